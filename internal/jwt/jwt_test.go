@@ -37,20 +37,20 @@ func TestUnverifiedClaimsErrors(t *testing.T) {
 		raw  string
 		want error
 	}{
-		"no exp":          {tok(`{"aud":"a"}`), ErrNoExpiry},
-		"negative exp":    {tok(`{"exp":-1}`), ErrMalformed},
-		"huge exp":        {tok(`{"exp":1e300}`), ErrMalformed},
-		"string exp":      {tok(`{"exp":"1"}`), ErrMalformed},
-		"array payload":   {tok(`[1]`), ErrMalformed},
-		"bad aud":         {tok(`{"aud":5,"exp":1}`), ErrMalformed},
-		"two segments":    {"a.b", ErrMalformed},
-		"four segments":   {"a.b.c.d", ErrMalformed},
-		"padded":          {seg(`{}`) + "=." + seg(`{}`) + ".", ErrMalformed},
-		"std alphabet":    {"a+b." + seg(`{}`) + ".", ErrMalformed},
-		"empty header":    {"." + seg(`{}`) + ".", ErrMalformed},
-		"too large":       {strings.Repeat("a", MaxTokenSize+1), ErrTooLarge},
-		"not json":        {seg("x") + "." + seg("y") + ".", ErrMalformed},
-		"empty":           {"", ErrMalformed},
+		"no exp":        {tok(`{"aud":"a"}`), ErrNoExpiry},
+		"negative exp":  {tok(`{"exp":-1}`), ErrMalformed},
+		"huge exp":      {tok(`{"exp":1e300}`), ErrMalformed},
+		"string exp":    {tok(`{"exp":"1"}`), ErrMalformed},
+		"array payload": {tok(`[1]`), ErrMalformed},
+		"bad aud":       {tok(`{"aud":5,"exp":1}`), ErrMalformed},
+		"two segments":  {"a.b", ErrMalformed},
+		"four segments": {"a.b.c.d", ErrMalformed},
+		"padded":        {seg(`{}`) + "=." + seg(`{}`) + ".", ErrMalformed},
+		"std alphabet":  {"a+b." + seg(`{}`) + ".", ErrMalformed},
+		"empty header":  {"." + seg(`{}`) + ".", ErrMalformed},
+		"too large":     {strings.Repeat("a", MaxTokenSize+1), ErrTooLarge},
+		"not json":      {seg("x") + "." + seg("y") + ".", ErrMalformed},
+		"empty":         {"", ErrMalformed},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
