@@ -17,17 +17,17 @@ type Endpoint string
 
 // The emulated endpoints.
 const (
-	EndpointToken               Endpoint = "oauth2.token"               // POST /token
-	EndpointCerts               Endpoint = "oauth2.certs"               // GET /oauth2/v3/certs
-	EndpointIAPKeys             Endpoint = "iap.keys"                   // GET /iap/verify/public_key-jwk
-	EndpointMetadataIdentity    Endpoint = "metadata.identity"          // GET …/service-accounts/{acct}/identity
-	EndpointMetadataToken       Endpoint = "metadata.token"             // GET …/service-accounts/{acct}/token
-	EndpointMetadataOther       Endpoint = "metadata.other"             // every other metadata path
+	EndpointToken               Endpoint = "oauth2.token"      // POST /token
+	EndpointCerts               Endpoint = "oauth2.certs"      // GET /oauth2/v3/certs
+	EndpointIAPKeys             Endpoint = "iap.keys"          // GET /iap/verify/public_key-jwk
+	EndpointMetadataIdentity    Endpoint = "metadata.identity" // GET …/service-accounts/{acct}/identity
+	EndpointMetadataToken       Endpoint = "metadata.token"    // GET …/service-accounts/{acct}/token
+	EndpointMetadataOther       Endpoint = "metadata.other"    // every other metadata path
 	EndpointGenerateIDToken     Endpoint = "iamcredentials.generateIdToken"
 	EndpointGenerateAccessToken Endpoint = "iamcredentials.generateAccessToken"
 	EndpointSignJWT             Endpoint = "iamcredentials.signJwt"
-	EndpointSTS                 Endpoint = "sts.token"                  // POST /v1/token
-	EndpointAuthorize           Endpoint = "accounts.authorize"         // GET /o/oauth2/v2/auth
+	EndpointSTS                 Endpoint = "sts.token"          // POST /v1/token
+	EndpointAuthorize           Endpoint = "accounts.authorize" // GET /o/oauth2/v2/auth
 )
 
 // GoogleTokenURL is the audience Google's clients put in every jwt-bearer
