@@ -1,7 +1,6 @@
 package idtoken
 
 import (
-	"context"
 	"errors"
 
 	"golang.org/x/oauth2"
@@ -14,16 +13,6 @@ func (d *detector) impersonate(oauth2.TokenSource, string, []string, string) (oa
 	return nil, errors.New("impersonation is not available yet (package impersonate not merged)")
 }
 
-func (d *detector) federation([]byte) (oauth2.TokenSource, error) {
-	return nil, errors.New("external_account is not available yet (package federation not merged)")
-}
-
-func (d *detector) fromMetadata() (*Detection, error) {
-	return nil, errors.New("idtoken: the metadata server is not available yet (package metadata not merged)")
-}
-
 func (d *detector) fromGcloud() (*Detection, error) {
 	return nil, errors.New("idtoken: the gcloud CLI is not available yet (package gcloud not merged)")
 }
-
-func (d *detector) defaultOnGCE(context.Context) bool { return false }

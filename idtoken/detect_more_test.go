@@ -1,0 +1,82 @@
+package idtoken_test
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/idtokens/idtokens/idtoken"
+	"github.com/idtokens/idtokens/idtokentest"
+)
+
+// The metadata server is found by probing GCE_METADATA_HOST (injected),
+// after both credential files were looked for.
+func TestDetectMetadataServer(t *testing.T) {
+	t.Parallel()
+	emu := idtokentest.NewServer(t)
+	sa := emu.NewServiceAccount("vm")
+	emu.SetMetadataServiceAccount(sa)
+	opts := idtoken.Options{
+		Getenv:  func(k string) string { return map[string]string{"GCE_METADATA_HOST": emu.MetadataHost()}[k] },
+		HomeDir: func() (string, error) { return t.TempDir(), nil },
+	} // OnGCE left nil: the real probe runs against the emulator.
+	d, err := idtoken.Detect(context.Background(), aud, opts)
+	require.NoError(t, err)
+	assert.Equal(t, idtoken.MethodMetadata, d.Method)
+	assert.Equal(t, "metadata server "+emu.MetadataHost(), d.Origin)
+	assert.Equal(t, sa.Email, claims(t, d).Email, "format=full by default: email present")
+	assert.Equal(t, 1, emu.Count(idtokentest.EndpointMetadataIdentity))
+
+	opts.OmitEmail = true
+	d, err = idtoken.Detect(context.Background(), aud, opts)
+	require.NoError(t, err)
+	assert.Empty(t, claims(t, d).Email, "format=standard")
+
+	// Forced: no probe and no file lookup.
+	emu.ResetCounts()
+	d, err = idtoken.Detect(context.Background(), aud, idtoken.Options{Method: idtoken.MethodMetadata, HTTPClient: emu.Client(),
+		Getenv: func(string) string { return "" }})
+	require.NoError(t, err)
+	assert.Equal(t, "metadata server 169.254.169.254", d.Origin)
+	assert.Equal(t, sa.Email, claims(t, d).Email, "reached through the emulator's transport")
+	assert.Equal(t, 0, emu.Count(idtokentest.EndpointMetadataOther), "no probe when forced")
+
+	_, err = idtoken.Detect(context.Background(), aud, idtoken.Options{Method: idtoken.MethodMetadata, ImpersonateServiceAccount: "x@y"})
+	assert.ErrorContains(t, err, "not supported with the metadata server")
+}
+
+func TestDetectExternalAccount(t *testing.T) {
+	t.Parallel()
+	emu := idtokentest.NewServer(t)
+	sa := emu.NewServiceAccount("wif-target")
+	p := emu.RegisterProvider(idtokentest.ProviderOptions{})
+	emu.AllowImpersonation(p.Principal("ci-job-7"), sa.Email)
+	dir := t.TempDir()
+	tokenFile := writeFile(t, dir, "subject.jwt", []byte(p.SignSubjectToken("ci-job-7", "", time.Hour)))
+	cred := writeFile(t, dir, "wif.json", p.ExternalAccountJSON(idtokentest.ExternalAccountOptions{SubjectTokenFile: tokenFile, ServiceAccount: sa.Email}))
+
+	e := env{vars: map[string]string{"GOOGLE_APPLICATION_CREDENTIALS": cred}, home: t.TempDir()}
+	d, err := idtoken.Detect(context.Background(), aud, e.opts(idtoken.Options{}))
+	require.NoError(t, err)
+	assert.Equal(t, idtoken.MethodExternalAccount, d.Method)
+	assert.Equal(t, sa.Email, claims(t, d).Email)
+	assert.Equal(t, 1, emu.Count(idtokentest.EndpointSTS))
+	assert.Equal(t, 1, emu.Count(idtokentest.EndpointGenerateIDToken))
+
+	// A file without a target and no Options.ImpersonateServiceAccount is
+	// an error from federation, surfaced with the file's origin.
+	noTarget := writeFile(t, dir, "wif-notarget.json", p.ExternalAccountJSON(idtokentest.ExternalAccountOptions{SubjectTokenFile: tokenFile}))
+	_, err = idtoken.Detect(context.Background(), aud, idtoken.Options{CredentialsFile: noTarget})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "idtoken: using Options.CredentialsFile "+filepath.Join(dir, "wif-notarget.json")+" (external_account): federation: no target service account")
+
+	// Options.ImpersonateServiceAccount supplies it.
+	d, err = idtoken.Detect(context.Background(), aud, idtoken.Options{CredentialsFile: noTarget, ImpersonateServiceAccount: sa.Email, HTTPClient: emu.Client()})
+	require.NoError(t, err)
+	assert.Equal(t, sa.Email, d.Impersonated)
+	assert.Equal(t, sa.Email, claims(t, d).Email)
+}
