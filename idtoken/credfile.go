@@ -11,6 +11,7 @@ import (
 	"golang.org/x/oauth2"
 	"golang.org/x/oauth2/google"
 
+	"github.com/idtokens/idtokens/impersonate"
 	"github.com/idtokens/idtokens/internal/httpx"
 	"github.com/idtokens/idtokens/keyfile"
 )
@@ -174,17 +175,24 @@ func (d *detector) fromImpersonatedFile(f *credentialsFile) (string, oauth2.Toke
 }
 
 // accessTokenBase returns a cached source of cloud-platform access tokens
-// for a service_account or authorized_user credentials file, through
-// golang.org/x/oauth2/google (which honours the file's token_uri).
+// for a service_account (through golang.org/x/oauth2/google) or
+// authorized_user (impersonate.AuthorizedUserBase) credentials file; both
+// honour the file's token_uri.
 func (d *detector) accessTokenBase(data []byte, typ string) (oauth2.TokenSource, error) {
 	client := d.opts.HTTPClient
 	if client == nil {
 		client = httpx.NewClient()
 	}
-	// The oauth2 sources keep this context for their refreshes: it carries
+	if typ == string(MethodAuthorizedUser) {
+		return impersonate.AuthorizedUserBase(d.ctx, data, client)
+	}
+	if _, err := keyfile.ParseKey(data); err != nil {
+		return nil, err // the same checks and messages as a direct key
+	}
+	// The oauth2 source keeps this context for its refreshes: it carries
 	// only the HTTP client, never the caller's cancellation.
 	cctx := context.WithValue(context.Background(), oauth2.HTTPClient, client)
-	creds, err := google.CredentialsFromJSONWithTypeAndParams(cctx, data, google.CredentialsType(typ),
+	creds, err := google.CredentialsFromJSONWithTypeAndParams(cctx, data, google.ServiceAccount,
 		google.CredentialsParams{Scopes: []string{cloudPlatform}})
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrInvalidCredentials, err)

@@ -2,10 +2,14 @@ package idtoken
 
 import (
 	"context"
+	"errors"
+	"fmt"
 
 	"golang.org/x/oauth2"
 
 	"github.com/idtokens/idtokens/federation"
+	"github.com/idtokens/idtokens/gcloud"
+	"github.com/idtokens/idtokens/impersonate"
 	"github.com/idtokens/idtokens/metadata"
 )
 
@@ -56,4 +60,47 @@ func (d *detector) federation(data []byte) (oauth2.TokenSource, error) {
 		EarlyRefresh:    d.opts.EarlyRefresh,
 		Now:             d.opts.Now,
 	})
+}
+
+func (d *detector) impersonate(base oauth2.TokenSource, target string, delegates []string, endpoint string) (oauth2.TokenSource, error) {
+	return impersonate.NewTokenSource(d.ctx, impersonate.Config{
+		Audience:        d.audience,
+		TargetPrincipal: target,
+		Delegates:       delegates,
+		IncludeEmail:    !d.opts.OmitEmail,
+		Base:            base,
+		Endpoint:        endpoint,
+		HTTPClient:      d.opts.HTTPClient,
+		EarlyRefresh:    d.opts.EarlyRefresh,
+		Now:             d.opts.Now,
+	})
+}
+
+// fromGcloud builds the gcloud CLI source. When gcloud is merely allowed
+// (not forced) and is not installed, that is recorded as a step that did
+// not apply.
+func (d *detector) fromGcloud() (*Detection, error) {
+	var env []string
+	if dir := d.opts.Getenv("CLOUDSDK_CONFIG"); dir != "" {
+		env = append(env, "CLOUDSDK_CONFIG="+dir) // the same configuration detection looked at
+	}
+	target := d.opts.ImpersonateServiceAccount
+	ts, err := gcloud.NewTokenSource(d.ctx, gcloud.Config{
+		Audience:                  d.audience,
+		ImpersonateServiceAccount: target,
+		Delegates:                 d.opts.Delegates,
+		IncludeEmail:              target != "" && !d.opts.OmitEmail,
+		Binary:                    d.opts.GcloudBinary,
+		Env:                       env,
+		EarlyRefresh:              d.opts.EarlyRefresh,
+		Now:                       d.opts.Now,
+	})
+	if errors.Is(err, gcloud.ErrNotInstalled) && d.opts.Method == "" {
+		d.attempts = append(d.attempts, Attempt{"gcloud CLI", "enabled by Options.UseGcloud but not installed (" + err.Error() + ")"})
+		return nil, &NoCredentialsError{Attempts: d.attempts}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("idtoken: %w", err)
+	}
+	return &Detection{Method: MethodGcloud, Origin: "gcloud CLI", Impersonated: target, TokenSource: ts}, nil
 }

@@ -69,8 +69,9 @@ type Options struct {
 	// OpenID Connect Identity Token Creator or Token Creator role on it).
 	// Required for authorized_user credentials; it overrides the target of
 	// impersonated_service_account files; with external_account it is the
-	// account to impersonate. Not supported with the metadata server or gcloud
-	// (use their own configuration).
+	// account to impersonate; with a service_account key, the key's account
+	// is the caller; gcloud gets it as --impersonate-service-account. Not
+	// supported with the metadata server (attach the account instead).
 	ImpersonateServiceAccount string
 	// Delegates is the delegation chain for ImpersonateServiceAccount:
 	// service account emails, each able to impersonate the next.
