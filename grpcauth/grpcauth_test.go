@@ -11,8 +11,6 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 	"golang.org/x/oauth2"
-	googleidtoken "google.golang.org/api/idtoken"
-	"google.golang.org/api/option"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials"
@@ -25,6 +23,7 @@ import (
 	"github.com/idtokens/idtokens/grpcauth"
 	"github.com/idtokens/idtokens/idtokentest"
 	"github.com/idtokens/idtokens/keyfile"
+	"github.com/idtokens/idtokens/verify"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -32,7 +31,8 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 const aud = "https://greeter-abc123-uc.a.run.app"
 
 // server is a real gRPC server on 127.0.0.1 serving the health service
-// behind an interceptor that verifies the caller's ID token.
+// behind an interceptor that verifies the caller's ID token with package
+// verify.
 type server struct {
 	addr string
 	mu   sync.Mutex
@@ -41,7 +41,7 @@ type server struct {
 
 func startServer(t *testing.T, emu *idtokentest.Server) *server {
 	t.Helper()
-	validator, err := googleidtoken.NewValidator(context.Background(), option.WithHTTPClient(emu.Client()))
+	v, err := verify.New(verify.Config{Preset: verify.GoogleIDToken, Audiences: []string{aud}, KeysURL: emu.CertsURL()})
 	require.NoError(t, err)
 	s := &server{}
 	interceptor := func(ctx context.Context, req any, _ *grpc.UnaryServerInfo, next grpc.UnaryHandler) (any, error) {
@@ -54,12 +54,12 @@ func startServer(t *testing.T, emu *idtokentest.Server) *server {
 		if !ok {
 			return nil, status.Error(codes.Unauthenticated, "not a bearer token")
 		}
-		p, err := validator.Validate(ctx, raw, aud)
+		c, err := v.Verify(ctx, raw)
 		if err != nil {
 			return nil, status.Error(codes.Unauthenticated, "invalid token")
 		}
 		s.mu.Lock()
-		s.seen = append(s.seen, p.Claims["email"].(string))
+		s.seen = append(s.seen, c.Email)
 		s.mu.Unlock()
 		return next(ctx, req)
 	}

@@ -18,6 +18,7 @@ import (
 
 	"github.com/idtokens/idtokens/idtoken"
 	"github.com/idtokens/idtokens/idtokentest"
+	"github.com/idtokens/idtokens/verify"
 )
 
 // recorder is a base RoundTripper that records what it was sent.
@@ -166,5 +167,49 @@ func TestNewClientReachesBackend(t *testing.T) {
 	require.NoError(t, err)
 	_ = resp.Body.Close()
 	assert.Equal(t, http.StatusUnauthorized, resp.StatusCode)
+	backend.CloseClientConnections()
+}
+
+// NewClient → a backend wrapped in verify.BearerMiddleware (this module's
+// verifier, keys from the emulator), end to end.
+func TestNewClientThroughVerifyMiddleware(t *testing.T) {
+	t.Parallel()
+	emu := idtokentest.NewServer(t)
+	sa := emu.NewServiceAccount("to-verify")
+	v, err := verify.New(verify.Config{Preset: verify.GoogleIDToken, Audiences: []string{aud}, KeysURL: emu.CertsURL()})
+	require.NoError(t, err)
+	var rejected atomic.Int32
+	mw := verify.BearerMiddleware(v, verify.MiddlewareOptions{OnError: func(*http.Request, error) { rejected.Add(1) }})
+	backend := httptest.NewServer(mw(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, ok := verify.ClaimsFromContext(r.Context())
+		if !ok {
+			http.Error(w, "no claims", http.StatusInternalServerError)
+			return
+		}
+		_, _ = io.WriteString(w, "caller="+c.Email)
+	})))
+	t.Cleanup(backend.Close)
+
+	client, err := idtoken.NewClient(context.Background(), aud, idtoken.Options{CredentialsJSON: sa.KeyJSON()})
+	require.NoError(t, err)
+	resp, err := client.Get(backend.URL + "/hello")
+	require.NoError(t, err)
+	body, _ := io.ReadAll(resp.Body)
+	_ = resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode, string(body))
+	assert.Equal(t, "caller="+sa.Email, string(body))
+
+	// Without the token (a plain client) and with the wrong audience: 401.
+	resp, err = http.Get(backend.URL)
+	require.NoError(t, err)
+	_ = resp.Body.Close()
+	assert.Equal(t, http.StatusUnauthorized, resp.StatusCode)
+	wrong, err := idtoken.NewClient(context.Background(), "https://elsewhere.example", idtoken.Options{CredentialsJSON: sa.KeyJSON()})
+	require.NoError(t, err)
+	resp, err = wrong.Get(backend.URL)
+	require.NoError(t, err)
+	_ = resp.Body.Close()
+	assert.Equal(t, http.StatusUnauthorized, resp.StatusCode)
+	assert.EqualValues(t, 2, rejected.Load())
 	backend.CloseClientConnections()
 }
