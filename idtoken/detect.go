@@ -245,5 +245,3 @@ func wellKnownFile(getenv func(string) string, home func() (string, error), goos
 	}
 	return filepath.Join(h, ".config", "gcloud", name), nil
 }
-
-var errMetadataImpersonation = errors.New("idtoken: Options.ImpersonateServiceAccount is not supported with the metadata server: attach that service account to the workload instead, or use package impersonate with a metadata access-token base")

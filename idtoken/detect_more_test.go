@@ -45,8 +45,38 @@ func TestDetectMetadataServer(t *testing.T) {
 	assert.Equal(t, sa.Email, claims(t, d).Email, "reached through the emulator's transport")
 	assert.Equal(t, 0, emu.Count(idtokentest.EndpointMetadataOther), "no probe when forced")
 
-	_, err = idtoken.Detect(context.Background(), aud, idtoken.Options{Method: idtoken.MethodMetadata, ImpersonateServiceAccount: "x@y"})
-	assert.ErrorContains(t, err, "not supported with the metadata server")
+}
+
+// From a Google Cloud runtime, the attached account impersonates another:
+// metadata access token → generateIdToken.
+func TestDetectMetadataImpersonates(t *testing.T) {
+	t.Parallel()
+	emu := idtokentest.NewServer(t)
+	vm := emu.NewServiceAccount("vm")
+	target := emu.NewServiceAccount("invoker")
+	emu.SetMetadataServiceAccount(vm)
+	emu.AllowImpersonation(vm.Email, target.Email)
+	opts := idtoken.Options{
+		Getenv:                    func(k string) string { return map[string]string{"GCE_METADATA_HOST": emu.MetadataHost()}[k] },
+		HomeDir:                   func() (string, error) { return t.TempDir(), nil },
+		ImpersonateServiceAccount: target.Email,
+		HTTPClient:                emu.Client(), // IAM at its Google address, routed to the emulator
+	}
+	d, err := idtoken.Detect(context.Background(), aud, opts)
+	require.NoError(t, err)
+	assert.Equal(t, idtoken.MethodMetadata, d.Method)
+	assert.Equal(t, target.Email, d.Impersonated)
+	assert.Equal(t, target.Email, claims(t, d).Email)
+	assert.Equal(t, 1, emu.Count(idtokentest.EndpointMetadataToken))
+	assert.Equal(t, 0, emu.Count(idtokentest.EndpointMetadataIdentity))
+	assert.Equal(t, 1, emu.Count(idtokentest.EndpointGenerateIDToken))
+
+	// Not granted: IAM's refusal comes through.
+	opts.ImpersonateServiceAccount = emu.NewServiceAccount("other").Email
+	d, err = idtoken.Detect(context.Background(), aud, opts)
+	require.NoError(t, err)
+	_, err = d.TokenSource.Token()
+	assert.ErrorContains(t, err, "PERMISSION_DENIED")
 }
 
 func TestDetectExternalAccount(t *testing.T) {

@@ -28,8 +28,13 @@ func (d *detector) defaultOnGCE(ctx context.Context) bool {
 }
 
 func (d *detector) fromMetadata() (*Detection, error) {
-	if d.opts.ImpersonateServiceAccount != "" {
-		return nil, errMetadataImpersonation
+	if target := d.opts.ImpersonateServiceAccount; target != "" {
+		// The attached account calls generateIdToken for the target.
+		ts, err := d.impersonate(d.metadataAccessBase(), target, d.opts.Delegates, "")
+		if err != nil {
+			return nil, fmt.Errorf("idtoken: impersonating from the metadata server: %w", err)
+		}
+		return &Detection{Method: MethodMetadata, Origin: "metadata server " + d.metadataHost(), Impersonated: target, TokenSource: ts}, nil
 	}
 	format := "full"
 	if d.opts.OmitEmail {

@@ -70,8 +70,9 @@ type Options struct {
 	// Required for authorized_user credentials; it overrides the target of
 	// impersonated_service_account files; with external_account it is the
 	// account to impersonate; with a service_account key, the key's account
-	// is the caller; gcloud gets it as --impersonate-service-account. Not
-	// supported with the metadata server (attach the account instead).
+	// is the caller; with the metadata server, the attached account (its
+	// access token from the metadata server) is; gcloud gets it as
+	// --impersonate-service-account.
 	ImpersonateServiceAccount string
 	// Delegates is the delegation chain for ImpersonateServiceAccount:
 	// service account emails, each able to impersonate the next.
