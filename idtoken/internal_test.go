@@ -2,10 +2,10 @@ package idtoken
 
 import (
 	"errors"
-	"time"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
