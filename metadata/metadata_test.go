@@ -347,3 +347,42 @@ func Example() {
 	fmt.Println(tok.TokenType, tok.Expiry.Sub(emu.Now()).Round(time.Minute))
 	// Output: Bearer 1h0m0s
 }
+
+// The directory paths Google's clients read before asking for a token:
+// gcloud lists the accounts, google-auth reads the account's JSON.
+func TestEmulatorMetadataDirectory(t *testing.T) {
+	t.Parallel()
+	emu, sa := newEmu(t)
+	get := func(path string) (string, string) {
+		req, err := http.NewRequest(http.MethodGet, "http://"+emu.MetadataHost()+"/computeMetadata/v1/"+path, nil)
+		require.NoError(t, err)
+		req.Header.Set("Metadata-Flavor", "Google")
+		c := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
+		resp, err := c.Do(req)
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		require.Equal(t, 200, resp.StatusCode, path)
+		b, err := io.ReadAll(resp.Body)
+		require.NoError(t, err)
+		return string(b), resp.Header.Get("Content-Type")
+	}
+	body, _ := get("instance/service-accounts/")
+	assert.Equal(t, "default/\n"+sa.Email+"/\n", body)
+	body, ctype := get("instance/service-accounts/?recursive=true")
+	assert.Contains(t, ctype, "application/json")
+	var dir map[string]map[string]any
+	require.NoError(t, json.Unmarshal([]byte(body), &dir))
+	assert.Equal(t, sa.Email, dir["default"]["email"])
+	assert.Equal(t, sa.Email, dir[sa.Email]["email"])
+	body, _ = get("instance/service-accounts/default/?recursive=true")
+	var one map[string]any
+	require.NoError(t, json.Unmarshal([]byte(body), &one))
+	assert.Equal(t, sa.Email, one["email"])
+	body, _ = get("instance/service-accounts/default/email")
+	assert.Equal(t, sa.Email, body)
+	// gcloud sends the audience unescaped and licenses=FALSE.
+	body, _ = get("instance/service-accounts/default/identity?audience=" + aud + "/path&format=full&licenses=FALSE")
+	c := payload(t, body)
+	assert.Equal(t, aud+"/path", c["aud"])
+	assert.NotContains(t, c["google"].(map[string]any)["compute_engine"], "license_id")
+}
