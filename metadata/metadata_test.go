@@ -386,3 +386,49 @@ func TestEmulatorMetadataDirectory(t *testing.T) {
 	assert.Equal(t, aud+"/path", c["aud"])
 	assert.NotContains(t, c["google"].(map[string]any)["compute_engine"], "license_id")
 }
+
+// An http.Client that routes Google's hosts (169.254.169.254 included)
+// to the emulator works without Host.
+func TestEmulatorClientWithoutHost(t *testing.T) {
+	t.Parallel()
+	emu, sa := newEmu(t)
+	ts, err := metadata.NewTokenSource(context.Background(), metadata.Config{Audience: aud, HTTPClient: emu.Client()})
+	require.NoError(t, err)
+	tok, err := ts.Token()
+	require.NoError(t, err)
+	assert.Equal(t, sa.Email, payload(t, tok.AccessToken)["email"])
+}
+
+// One cold token (a new source each time): one round trip to the
+// emulator, which signs each token.
+func BenchmarkColdToken(b *testing.B) {
+	emu := idtokentest.NewServer(b)
+	emu.SetMetadataServiceAccount(emu.NewServiceAccount("bench"))
+	client := &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()}
+	b.Cleanup(client.CloseIdleConnections)
+	cfg := metadata.Config{Audience: aud, Host: emu.MetadataHost(), HTTPClient: client}
+	for b.Loop() {
+		ts, err := metadata.NewTokenSource(context.Background(), cfg)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := ts.Token(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkCachedToken(b *testing.B) {
+	emu := idtokentest.NewServer(b)
+	emu.SetMetadataServiceAccount(emu.NewServiceAccount("bench"))
+	ts, err := metadata.NewTokenSource(context.Background(), metadata.Config{Audience: aud, Host: emu.MetadataHost()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := ts.Token(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
