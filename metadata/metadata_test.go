@@ -432,3 +432,20 @@ func BenchmarkCachedToken(b *testing.B) {
 		}
 	}
 }
+
+// Nothing listening: Google's metadata client retries refused connections
+// a few times, then the error names the endpoint without its query.
+func TestUnreachable(t *testing.T) {
+	t.Parallel()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	host := l.Addr().String()
+	require.NoError(t, l.Close())
+	ts, err := metadata.NewTokenSource(context.Background(), metadata.Config{Audience: aud, Host: host})
+	require.NoError(t, err)
+	_, err = ts.Token()
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "metadata: GET http://"+host+"/computeMetadata/v1/instance/service-accounts/default/identity: ")
+	assert.Contains(t, err.Error(), "refused")
+	assert.NotContains(t, err.Error(), "audience")
+}
