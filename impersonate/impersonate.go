@@ -30,6 +30,12 @@ const DefaultTokenURL = "https://oauth2.googleapis.com/token"
 // "UNAUTHENTICATED".
 type HTTPError = httpx.Error
 
+// Retry bounds the retries of one request (Config.Retry,
+// KeylessConfig.Retry); the zero value means the defaults: 4 attempts,
+// 200 ms base delay, 5 s max delay, 30 s in all. MaxAttempts 1 disables
+// retries. It is the same type in every package of this module.
+type Retry = httpx.Retry
+
 // Sentinel errors; test with errors.Is.
 var (
 	ErrNoAudience   = errors.New("impersonate: Audience is required")
@@ -72,7 +78,7 @@ type Config struct {
 	// the Authorization header comes from Base.
 	HTTPClient *http.Client
 	// Retry bounds retries of transient failures (zero: defaults).
-	Retry httpx.Retry
+	Retry Retry
 	// EarlyRefresh is how long before expiry a background refresh starts
 	// (0: 5 min; negative: never early).
 	EarlyRefresh time.Duration

@@ -40,7 +40,7 @@ type KeylessConfig struct {
 	// timeout. Its transport must not add credentials of its own.
 	HTTPClient *http.Client
 	// Retry bounds retries of transient failures (zero: defaults).
-	Retry httpx.Retry
+	Retry Retry
 	// EarlyRefresh is how long before expiry a background refresh starts
 	// (0: 5 min; negative: never early).
 	EarlyRefresh time.Duration

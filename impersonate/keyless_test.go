@@ -87,9 +87,10 @@ func TestKeylessFailures(t *testing.T) {
 	require.ErrorAs(t, err, &he)
 	assert.Equal(t, 404, he.StatusCode)
 
-	// A clock two hours behind: the token endpoint refuses the assertion.
+	// A clock two hours ahead: IAM signs (exp is within 12 h), the token
+	// endpoint refuses the assertion (iat in the future).
 	cfg = f.keyless()
-	cfg.Now = func() time.Time { return time.Now().Add(-2 * time.Hour) }
+	cfg.Now = func() time.Time { return time.Now().Add(2 * time.Hour) }
 	ts, err = impersonate.NewKeylessTokenSource(context.Background(), cfg)
 	require.NoError(t, err)
 	_, err = ts.Token()
@@ -97,6 +98,17 @@ func TestKeylessFailures(t *testing.T) {
 	assert.Equal(t, 400, he.StatusCode)
 	assert.Equal(t, "invalid_grant", he.Code)
 	assert.Contains(t, err.Error(), "impersonate: exchanging the signed assertion")
+
+	// A clock two hours behind: the assertion's exp is in the past and
+	// IAM refuses to sign it.
+	cfg.Now = func() time.Time { return time.Now().Add(-2 * time.Hour) }
+	ts, err = impersonate.NewKeylessTokenSource(context.Background(), cfg)
+	require.NoError(t, err)
+	_, err = ts.Token()
+	require.ErrorAs(t, err, &he)
+	assert.Equal(t, 400, he.StatusCode)
+	assert.Equal(t, "INVALID_ARGUMENT", he.Code)
+	assert.Contains(t, err.Error(), "impersonate: signJwt for")
 }
 
 func TestKeylessDelegates(t *testing.T) {

@@ -1,11 +1,13 @@
 package metadata_test
 
 import (
+	"context"
 	"encoding/json"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	googleidtoken "google.golang.org/api/idtoken"
 
 	"github.com/idtokens/idtokens/idtokentest"
 	"github.com/idtokens/idtokens/internal/googleauth"
@@ -52,4 +54,24 @@ func TestGoogleAuthPythonMetadata(t *testing.T) {
 func jsonString(s string) string {
 	b, _ := json.Marshal(s)
 	return string(b)
+}
+
+// Google's Go client (google.golang.org/api/idtoken) on "GCE": with
+// GCE_METADATA_HOST pointing at the emulator and no other credentials,
+// it detects the metadata server and gets its token from the emulator.
+// Not parallel: it sets environment variables.
+func TestGoogleGoClientMetadata(t *testing.T) {
+	emu, sa := newEmu(t)
+	t.Setenv("GCE_METADATA_HOST", emu.MetadataHost())
+	t.Setenv("GOOGLE_APPLICATION_CREDENTIALS", "")
+	t.Setenv("HOME", t.TempDir())
+	t.Setenv("CLOUDSDK_CONFIG", t.TempDir())
+	ts, err := googleidtoken.NewTokenSource(context.Background(), aud)
+	require.NoError(t, err)
+	tok, err := ts.Token()
+	require.NoError(t, err)
+	c := payload(t, tok.AccessToken)
+	assert.Equal(t, aud, c["aud"])
+	assert.Equal(t, sa.Email, c["email"])
+	assert.Equal(t, 1, emu.Count(idtokentest.EndpointMetadataIdentity))
 }

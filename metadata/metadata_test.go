@@ -347,3 +347,105 @@ func Example() {
 	fmt.Println(tok.TokenType, tok.Expiry.Sub(emu.Now()).Round(time.Minute))
 	// Output: Bearer 1h0m0s
 }
+
+// The directory paths Google's clients read before asking for a token:
+// gcloud lists the accounts, google-auth reads the account's JSON.
+func TestEmulatorMetadataDirectory(t *testing.T) {
+	t.Parallel()
+	emu, sa := newEmu(t)
+	get := func(path string) (string, string) {
+		req, err := http.NewRequest(http.MethodGet, "http://"+emu.MetadataHost()+"/computeMetadata/v1/"+path, nil)
+		require.NoError(t, err)
+		req.Header.Set("Metadata-Flavor", "Google")
+		c := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
+		resp, err := c.Do(req)
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		require.Equal(t, 200, resp.StatusCode, path)
+		b, err := io.ReadAll(resp.Body)
+		require.NoError(t, err)
+		return string(b), resp.Header.Get("Content-Type")
+	}
+	body, _ := get("instance/service-accounts/")
+	assert.Equal(t, "default/\n"+sa.Email+"/\n", body)
+	body, ctype := get("instance/service-accounts/?recursive=true")
+	assert.Contains(t, ctype, "application/json")
+	var dir map[string]map[string]any
+	require.NoError(t, json.Unmarshal([]byte(body), &dir))
+	assert.Equal(t, sa.Email, dir["default"]["email"])
+	assert.Equal(t, sa.Email, dir[sa.Email]["email"])
+	body, _ = get("instance/service-accounts/default/?recursive=true")
+	var one map[string]any
+	require.NoError(t, json.Unmarshal([]byte(body), &one))
+	assert.Equal(t, sa.Email, one["email"])
+	body, _ = get("instance/service-accounts/default/email")
+	assert.Equal(t, sa.Email, body)
+	// gcloud sends the audience unescaped and licenses=FALSE.
+	body, _ = get("instance/service-accounts/default/identity?audience=" + aud + "/path&format=full&licenses=FALSE")
+	c := payload(t, body)
+	assert.Equal(t, aud+"/path", c["aud"])
+	assert.NotContains(t, c["google"].(map[string]any)["compute_engine"], "license_id")
+}
+
+// An http.Client that routes Google's hosts (169.254.169.254 included)
+// to the emulator works without Host.
+func TestEmulatorClientWithoutHost(t *testing.T) {
+	t.Parallel()
+	emu, sa := newEmu(t)
+	ts, err := metadata.NewTokenSource(context.Background(), metadata.Config{Audience: aud, HTTPClient: emu.Client()})
+	require.NoError(t, err)
+	tok, err := ts.Token()
+	require.NoError(t, err)
+	assert.Equal(t, sa.Email, payload(t, tok.AccessToken)["email"])
+}
+
+// One cold token (a new source each time): one round trip to the
+// emulator, which signs each token.
+func BenchmarkColdToken(b *testing.B) {
+	emu := idtokentest.NewServer(b)
+	emu.SetMetadataServiceAccount(emu.NewServiceAccount("bench"))
+	client := &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()}
+	b.Cleanup(client.CloseIdleConnections)
+	cfg := metadata.Config{Audience: aud, Host: emu.MetadataHost(), HTTPClient: client}
+	for b.Loop() {
+		ts, err := metadata.NewTokenSource(context.Background(), cfg)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := ts.Token(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkCachedToken(b *testing.B) {
+	emu := idtokentest.NewServer(b)
+	emu.SetMetadataServiceAccount(emu.NewServiceAccount("bench"))
+	ts, err := metadata.NewTokenSource(context.Background(), metadata.Config{Audience: aud, Host: emu.MetadataHost()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := ts.Token(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// Nothing listening: Google's metadata client retries refused connections
+// a few times, then the error names the endpoint without its query.
+func TestUnreachable(t *testing.T) {
+	t.Parallel()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	host := l.Addr().String()
+	require.NoError(t, l.Close())
+	ts, err := metadata.NewTokenSource(context.Background(), metadata.Config{Audience: aud, Host: host})
+	require.NoError(t, err)
+	_, err = ts.Token()
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "metadata: GET http://"+host+"/computeMetadata/v1/instance/service-accounts/default/identity: ")
+	assert.Contains(t, err.Error(), "refused")
+	assert.NotContains(t, err.Error(), "audience")
+}
