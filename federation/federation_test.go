@@ -755,3 +755,49 @@ func TestAWSFileFromEnvironment(t *testing.T) {
 	assert.Equal(t, sa.Email, claims(t, tok).Email)
 	assert.Equal(t, 2, total(emu), "no AWS metadata request: credentials from the environment")
 }
+
+// universe_domain picks the STS and IAM hosts when the file names neither.
+func TestUniverseDomainEndpoints(t *testing.T) {
+	t.Parallel()
+	emu := idtokentest.NewServer(t)
+	idt := emu.MintIDToken(idtokentest.IDTokenClaims{Audience: aud, Subject: "1"})
+	var mu sync.Mutex
+	var hosts []string
+	rt := roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		mu.Lock()
+		hosts = append(hosts, r.URL.Host)
+		mu.Unlock()
+		body := `{"token":"` + idt + `"}`
+		if r.URL.Path == "/v1/token" {
+			body = `{"access_token":"fed","issued_token_type":"urn:ietf:params:oauth:token-type:access_token","token_type":"Bearer","expires_in":3600}`
+		}
+		return &http.Response{StatusCode: 200, Header: http.Header{}, Body: io.NopCloser(strings.NewReader(body)), Request: r}, nil
+	})
+	cred, err := json.Marshal(map[string]any{
+		"type": "external_account", "universe_domain": "example.goog",
+		"audience":           "//iam.example.goog/projects/1/locations/global/workloadIdentityPools/p/providers/x",
+		"subject_token_type": idtokentest.TokenTypeJWT,
+		"credential_source":  map[string]any{"file": filepath.Join(t.TempDir(), "missing")},
+	})
+	require.NoError(t, err)
+	ts, err := federation.NewTokenSource(context.Background(), federation.Config{
+		Audience: aud, CredentialsJSON: cred, ServiceAccount: "sa@p.iam.gserviceaccount.com", HTTPClient: &http.Client{Transport: rt},
+	})
+	require.NoError(t, err)
+	_, err = ts.Token()
+	require.ErrorIs(t, err, federation.ErrSubjectToken, "the subject token file is missing")
+	assert.Empty(t, hosts)
+
+	ts, err = federation.NewTokenSource(context.Background(), federation.Config{
+		Audience: aud, ServiceAccount: "sa@p.iam.gserviceaccount.com", HTTPClient: &http.Client{Transport: rt},
+		External: &externalaccount.Config{
+			Audience: "//iam.example.goog/projects/1/locations/global/workloadIdentityPools/p/providers/x", UniverseDomain: "example.goog",
+			SubjectTokenType:     idtokentest.TokenTypeJWT,
+			SubjectTokenSupplier: federation.SubjectTokenFunc(func(context.Context, externalaccount.SupplierOptions) (string, error) { return "t", nil }),
+		},
+	})
+	require.NoError(t, err)
+	_, err = ts.Token()
+	require.NoError(t, err)
+	assert.Equal(t, []string{"sts.example.goog", "iamcredentials.example.goog"}, hosts)
+}
