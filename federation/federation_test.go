@@ -657,3 +657,147 @@ func TestCancelledContext(t *testing.T) {
 	_, err := federation.NewTokenSource(ctx, federation.Config{Audience: aud})
 	require.ErrorIs(t, err, context.Canceled)
 }
+
+type staticAWS struct {
+	region string
+	creds  externalaccount.AwsSecurityCredentials
+	calls  atomic.Int32
+}
+
+func (s *staticAWS) AwsRegion(context.Context, externalaccount.SupplierOptions) (string, error) {
+	return s.region, nil
+}
+
+func (s *staticAWS) AwsSecurityCredentials(context.Context, externalaccount.SupplierOptions) (*externalaccount.AwsSecurityCredentials, error) {
+	s.calls.Add(1)
+	c := s.creds
+	return &c, nil
+}
+
+const awsARN = "arn:aws:sts::111122223333:assumed-role/ci-runner/i-0abc"
+
+// AWS: x/oauth2 signs a GetCallerIdentity request (SigV4) as the subject
+// token; the emulator's AWS provider checks the signature.
+func TestAWSSupplier(t *testing.T) {
+	t.Parallel()
+	emu := idtokentest.NewServer(t)
+	p := emu.RegisterProvider(idtokentest.ProviderOptions{Pool: "aws-pool", Provider: "aws", AWS: true})
+	p.AddAWSCredentials("AKIAEMULATOR", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", awsARN)
+	sa := emu.NewServiceAccount("invoker")
+	emu.AllowImpersonation(p.Principal(awsARN), sa.Email)
+	sup := &staticAWS{region: "eu-west-1", creds: externalaccount.AwsSecurityCredentials{
+		AccessKeyID: "AKIAEMULATOR", SecretAccessKey: "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", SessionToken: "session",
+	}}
+	cfg := federation.Config{
+		Audience: aud,
+		External: &externalaccount.Config{
+			Audience:                       p.Audience(),
+			SubjectTokenType:               idtokentest.TokenTypeAWS4Request,
+			TokenURL:                       emu.STSURL(),
+			AwsSecurityCredentialsSupplier: sup,
+		},
+		ServiceAccount: sa.Email,
+		IAMEndpoint:    emu.IAMCredentialsURL(),
+		IncludeEmail:   true,
+		Retry:          noRetry,
+	}
+	ts, err := federation.NewTokenSource(context.Background(), cfg)
+	require.NoError(t, err)
+	tok, err := ts.Token()
+	require.NoError(t, err)
+	assert.Equal(t, sa.Email, claims(t, tok).Email)
+	assert.EqualValues(t, 1, sup.calls.Load())
+	assert.Equal(t, 2, total(emu))
+
+	// A wrong secret: the signature does not match.
+	bad := &staticAWS{region: "eu-west-1", creds: externalaccount.AwsSecurityCredentials{AccessKeyID: "AKIAEMULATOR", SecretAccessKey: "wrong"}}
+	ext := *cfg.External
+	ext.AwsSecurityCredentialsSupplier = bad
+	cfg.External = &ext
+	ts, err = federation.NewTokenSource(context.Background(), cfg)
+	require.NoError(t, err)
+	_, err = ts.Token()
+	var he *federation.HTTPError
+	require.ErrorAs(t, err, &he)
+	assert.Equal(t, "invalid_grant", he.Code)
+	assert.Contains(t, he.Description, "signature")
+	assert.NotContains(t, err.Error(), "wrong")
+}
+
+// AWS from an external_account file (environment_id aws1) with the
+// credentials in the environment, as on a CI runner. Not parallel: t.Setenv.
+func TestAWSFileFromEnvironment(t *testing.T) {
+	emu := idtokentest.NewServer(t)
+	p := emu.RegisterProvider(idtokentest.ProviderOptions{Pool: "aws-pool", Provider: "aws", AWS: true})
+	p.AddAWSCredentials("AKIAENVIRONMENT", "env-secret", awsARN)
+	sa := emu.NewServiceAccount("invoker")
+	emu.AllowImpersonation(p.Principal(awsARN), sa.Email)
+	t.Setenv("AWS_REGION", "us-east-2")
+	t.Setenv("AWS_ACCESS_KEY_ID", "AKIAENVIRONMENT")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "env-secret")
+	t.Setenv("AWS_SESSION_TOKEN", "")
+	cred, err := json.Marshal(map[string]any{
+		"type": "external_account", "audience": p.Audience(), "subject_token_type": idtokentest.TokenTypeAWS4Request,
+		"token_url":                         emu.STSURL(),
+		"service_account_impersonation_url": emu.IAMCredentialsURL() + "v1/projects/-/serviceAccounts/" + sa.Email + ":generateAccessToken",
+		"credential_source": map[string]any{
+			"environment_id":                 "aws1",
+			"region_url":                     "http://169.254.169.254/latest/meta-data/placement/availability-zone",
+			"url":                            "http://169.254.169.254/latest/meta-data/iam/security-credentials",
+			"regional_cred_verification_url": "https://sts.{region}.amazonaws.com?Action=GetCallerIdentity&Version=2011-06-15",
+		},
+	})
+	require.NoError(t, err)
+	ts, err := federation.NewTokenSource(context.Background(), federation.Config{Audience: aud, CredentialsJSON: cred, IncludeEmail: true})
+	require.NoError(t, err)
+	tok, err := ts.Token()
+	require.NoError(t, err)
+	assert.Equal(t, sa.Email, claims(t, tok).Email)
+	assert.Equal(t, 2, total(emu), "no AWS metadata request: credentials from the environment")
+}
+
+// universe_domain picks the STS and IAM hosts when the file names neither.
+func TestUniverseDomainEndpoints(t *testing.T) {
+	t.Parallel()
+	emu := idtokentest.NewServer(t)
+	idt := emu.MintIDToken(idtokentest.IDTokenClaims{Audience: aud, Subject: "1"})
+	var mu sync.Mutex
+	var hosts []string
+	rt := roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		mu.Lock()
+		hosts = append(hosts, r.URL.Host)
+		mu.Unlock()
+		body := `{"token":"` + idt + `"}`
+		if r.URL.Path == "/v1/token" {
+			body = `{"access_token":"fed","issued_token_type":"urn:ietf:params:oauth:token-type:access_token","token_type":"Bearer","expires_in":3600}`
+		}
+		return &http.Response{StatusCode: 200, Header: http.Header{}, Body: io.NopCloser(strings.NewReader(body)), Request: r}, nil
+	})
+	cred, err := json.Marshal(map[string]any{
+		"type": "external_account", "universe_domain": "example.goog",
+		"audience":           "//iam.example.goog/projects/1/locations/global/workloadIdentityPools/p/providers/x",
+		"subject_token_type": idtokentest.TokenTypeJWT,
+		"credential_source":  map[string]any{"file": filepath.Join(t.TempDir(), "missing")},
+	})
+	require.NoError(t, err)
+	ts, err := federation.NewTokenSource(context.Background(), federation.Config{
+		Audience: aud, CredentialsJSON: cred, ServiceAccount: "sa@p.iam.gserviceaccount.com", HTTPClient: &http.Client{Transport: rt},
+	})
+	require.NoError(t, err)
+	_, err = ts.Token()
+	require.ErrorIs(t, err, federation.ErrSubjectToken, "the subject token file is missing")
+	assert.Empty(t, hosts)
+
+	ts, err = federation.NewTokenSource(context.Background(), federation.Config{
+		Audience: aud, ServiceAccount: "sa@p.iam.gserviceaccount.com", HTTPClient: &http.Client{Transport: rt},
+		External: &externalaccount.Config{
+			Audience: "//iam.example.goog/projects/1/locations/global/workloadIdentityPools/p/providers/x", UniverseDomain: "example.goog",
+			SubjectTokenType:     idtokentest.TokenTypeJWT,
+			SubjectTokenSupplier: federation.SubjectTokenFunc(func(context.Context, externalaccount.SupplierOptions) (string, error) { return "t", nil }),
+		},
+	})
+	require.NoError(t, err)
+	_, err = ts.Token()
+	require.NoError(t, err)
+	assert.Equal(t, []string{"sts.example.goog", "iamcredentials.example.goog"}, hosts)
+}

@@ -96,6 +96,10 @@ type ProviderOptions struct {
 	// TokenLifetime of the federated access tokens; 0 means the emulator's
 	// TokenLifetime.
 	TokenLifetime time.Duration
+	// AWS makes it an AWS provider: it accepts subject tokens of type
+	// urn:ietf:params:aws:token-type:aws4_request signed with credentials
+	// added by AddAWSCredentials, instead of OIDC tokens.
+	AWS bool
 }
 
 // Provider is a registered identity pool provider: STS at STSURL accepts
@@ -120,7 +124,13 @@ type stsProvider struct {
 	audiences []string
 	pool      string
 	workforce bool
+	aws       bool
 	lifetime  time.Duration
+	// providerSuffix is "/providers/X"; pool+providerSuffix is the resource.
+	providerSuffix string
+
+	mu      sync.Mutex
+	awsKeys map[string]awsCredential // by access key ID
 }
 
 // stsStates holds each emulator's providers, keyed weakly by emulator.
@@ -180,7 +190,10 @@ func (e *Emulator) RegisterProvider(o ProviderOptions) *Provider {
 		audiences: slices.Clone(auds),
 		pool:      pool,
 		workforce: o.Workforce,
+		aws:       o.AWS,
 		lifetime:  o.TokenLifetime,
+
+		providerSuffix: "/providers/" + o.Provider,
 	}
 	st.mu.Unlock()
 	return &Provider{Issuer: o.Issuer, e: e, audience: "//" + resource, pool: pool}
@@ -307,11 +320,15 @@ func (e *Emulator) serveSTS(w http.ResponseWriter, r *http.Request) {
 		oauthError(w, http.StatusBadRequest, "invalid_request", "Missing required parameter: subject_token")
 		return
 	}
-	switch tt := f.Get("subject_token_type"); tt {
-	case TokenTypeJWT, TokenTypeIDToken:
-	case "":
+	tt := f.Get("subject_token_type")
+	switch {
+	case tt == "":
 		oauthError(w, http.StatusBadRequest, "invalid_request", "Missing required parameter: subject_token_type")
 		return
+	case p.aws && tt != TokenTypeAWS4Request:
+		oauthError(w, http.StatusBadRequest, "invalid_request", "Invalid value for \"subject_token_type\": this AWS provider accepts "+TokenTypeAWS4Request+", not "+tt)
+		return
+	case p.aws, tt == TokenTypeJWT, tt == TokenTypeIDToken:
 	default:
 		oauthError(w, http.StatusBadRequest, "invalid_request", "Invalid value for \"subject_token_type\": this OIDC provider accepts "+TokenTypeJWT+" and "+TokenTypeIDToken+", not "+tt)
 		return
@@ -327,7 +344,11 @@ func (e *Emulator) serveSTS(w http.ResponseWriter, r *http.Request) {
 		oauthError(w, http.StatusBadRequest, "invalid_request", "A workforce pool token exchange needs options.userProject (workforce_pool_user_project) or client authentication.")
 		return
 	}
-	sub, msg := e.checkSubjectToken(p, subject)
+	check := e.checkSubjectToken
+	if p.aws {
+		check = e.checkAWSSubjectToken
+	}
+	sub, msg := check(p, subject)
 	if msg != "" {
 		oauthError(w, http.StatusBadRequest, "invalid_grant", msg)
 		return
