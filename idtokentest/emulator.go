@@ -62,6 +62,8 @@ type Emulator struct {
 	opts Options
 	mux  *http.ServeMux
 
+	authz authzState // authcode.go
+
 	mu           sync.Mutex
 	baseURL      string
 	skew         time.Duration
@@ -139,6 +141,7 @@ func (e *Emulator) routes() {
 	e.handle("GET /{$}", EndpointMetadataOther, e.serveMetadataRoot)
 	e.handle("POST /v1/projects/{project}/serviceAccounts/{nameAction}", "", e.serveIAM)
 	e.handle("POST /v1/token", EndpointSTS, e.serveSTS)
+	e.handle("GET /o/oauth2/v2/auth", EndpointAuthorize, e.serveAuthorize)
 }
 
 // handle registers a handler that counts requests and applies faults. An
