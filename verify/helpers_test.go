@@ -47,7 +47,7 @@ type env struct {
 	clk *clock
 }
 
-func newEnv(t *testing.T, opts ...idtokentest.Options) *env {
+func newEnv(t testing.TB, opts ...idtokentest.Options) *env {
 	t.Helper()
 	clk := newClock()
 	o := idtokentest.Options{}
@@ -60,7 +60,7 @@ func newEnv(t *testing.T, opts ...idtokentest.Options) *env {
 
 // google returns a GoogleIDToken verifier on the emulator; mod may adjust
 // the config.
-func (e *env) google(t *testing.T, mod ...func(*verify.Config)) *verify.Verifier {
+func (e *env) google(t testing.TB, mod ...func(*verify.Config)) *verify.Verifier {
 	t.Helper()
 	cfg := verify.Config{
 		Preset:     verify.GoogleIDToken,
@@ -78,7 +78,7 @@ func (e *env) google(t *testing.T, mod ...func(*verify.Config)) *verify.Verifier
 	return v
 }
 
-func (e *env) iap(t *testing.T, mod ...func(*verify.Config)) *verify.Verifier {
+func (e *env) iap(t testing.TB, mod ...func(*verify.Config)) *verify.Verifier {
 	t.Helper()
 	cfg := verify.Config{
 		Preset:     verify.IAP,
