@@ -58,7 +58,7 @@ func redirectQuery(t *testing.T, resp *http.Response) url.Values {
 	return loc.Query()
 }
 
-func exchange(t *testing.T, emu *idtokentest.Server, form url.Values) (int, map[string]any) {
+func exchangeCode(t *testing.T, emu *idtokentest.Server, form url.Values) (int, map[string]any) {
 	t.Helper()
 	resp, err := http.PostForm(emu.TokenURL(), form)
 	require.NoError(t, err)
@@ -99,7 +99,7 @@ func TestAuthorizationCodeFlow(t *testing.T) {
 	require.NotEmpty(t, code)
 	assert.Equal(t, 1, emu.Count(idtokentest.EndpointAuthorize))
 
-	status, reply := exchange(t, emu, codeForm(client, code, verifier))
+	status, reply := exchangeCode(t, emu, codeForm(client, code, verifier))
 	require.Equal(t, http.StatusOK, status, reply)
 	c := claimsOf(t, reply["id_token"].(string))
 	assert.Equal(t, client.ID, c["aud"], "a user's ID token is for the OAuth client")
@@ -110,12 +110,12 @@ func TestAuthorizationCodeFlow(t *testing.T) {
 	assert.NotEmpty(t, reply["access_token"])
 
 	// A code is spent once.
-	status, reply = exchange(t, emu, codeForm(client, code, verifier))
+	status, reply = exchangeCode(t, emu, codeForm(client, code, verifier))
 	assert.Equal(t, http.StatusBadRequest, status)
 	assert.Equal(t, "invalid_grant", reply["error"])
 
 	// The refresh token gives fresh ID tokens.
-	status, reply = exchange(t, emu, url.Values{
+	status, reply = exchangeCode(t, emu, url.Values{
 		"grant_type": {"refresh_token"}, "refresh_token": {rt}, "client_id": {client.ID}, "client_secret": {client.Secret},
 	})
 	require.Equal(t, http.StatusOK, status, reply)
@@ -159,7 +159,7 @@ func TestAuthorizationCodeRejections(t *testing.T) {
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
-			status, reply := exchange(t, emu, tc.form())
+			status, reply := exchangeCode(t, emu, tc.form())
 			assert.Equal(t, tc.status, status)
 			assert.Equal(t, tc.code, reply["error"])
 			assert.Equal(t, tc.descr, reply["error_description"])
@@ -170,15 +170,15 @@ func TestAuthorizationCodeRejections(t *testing.T) {
 		mu.Lock()
 		now = now.Add(idtokentest.AuthCodeLifetime + time.Second)
 		mu.Unlock()
-		status, reply := exchange(t, emu, codeForm(client, code, verifier))
+		status, reply := exchangeCode(t, emu, codeForm(client, code, verifier))
 		assert.Equal(t, 400, status)
 		assert.Equal(t, "invalid_grant", reply["error"])
 	})
 	t.Run("a failed attempt spends the code", func(t *testing.T) {
 		code := newCode()
-		status, _ := exchange(t, emu, codeForm(client, code, "wrong"))
+		status, _ := exchangeCode(t, emu, codeForm(client, code, "wrong"))
 		require.Equal(t, 400, status)
-		status, _ = exchange(t, emu, codeForm(client, code, verifier))
+		status, _ = exchangeCode(t, emu, codeForm(client, code, verifier))
 		assert.Equal(t, 400, status)
 	})
 }
