@@ -30,6 +30,11 @@
 //	authorized_user              user refresh token → IAM generateIdToken for
 //	                             Options.ImpersonateServiceAccount (required)
 //
+// With Options.ImpersonateServiceAccount, whatever was found (a key, user
+// credentials, a federated identity, the metadata server's attached
+// account, gcloud) becomes the caller of IAM generateIdToken for that
+// account: the usual way to get a token as a dedicated "invoker" account.
+//
 // Steps that do not apply are skipped; if none applies, the error is a
 // [*NoCredentialsError] that lists each step and why it did not apply. A
 // credential that applies but is broken (unreadable, malformed) is an
