@@ -11,6 +11,7 @@ import (
 	"golang.org/x/oauth2"
 	"golang.org/x/oauth2/google"
 
+	"github.com/idtokens/idtokens/federation"
 	"github.com/idtokens/idtokens/impersonate"
 	"github.com/idtokens/idtokens/internal/httpx"
 	"github.com/idtokens/idtokens/keyfile"
@@ -134,6 +135,11 @@ func (d *detector) fromJSON(data []byte, origin string, explicit bool) (*Detecti
 		det.Impersonated, det.TokenSource, err = d.fromImpersonatedFile(f)
 	case MethodExternalAccount:
 		det.Impersonated = d.opts.ImpersonateServiceAccount
+		if det.Impersonated == "" {
+			if ea, perr := federation.ParseExternalAccount(data); perr == nil {
+				det.Impersonated = ea.ServiceAccount // from service_account_impersonation_url
+			}
+		}
 		det.TokenSource, err = d.federation(data)
 	default:
 		return nil, fmt.Errorf("%w: %s: unsupported credentials type %q", ErrInvalidCredentials, origin, f.Type)

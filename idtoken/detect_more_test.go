@@ -93,6 +93,7 @@ func TestDetectExternalAccount(t *testing.T) {
 	d, err := idtoken.Detect(context.Background(), aud, e.opts(idtoken.Options{}))
 	require.NoError(t, err)
 	assert.Equal(t, idtoken.MethodExternalAccount, d.Method)
+	assert.Equal(t, sa.Email, d.Impersonated, "from the file's service_account_impersonation_url")
 	assert.Equal(t, sa.Email, claims(t, d).Email)
 	assert.Equal(t, 1, emu.Count(idtokentest.EndpointSTS))
 	assert.Equal(t, 1, emu.Count(idtokentest.EndpointGenerateIDToken))
