@@ -216,3 +216,13 @@ func TestDetectGcloudLastResort(t *testing.T) {
 	assert.Contains(t, string(args), "--impersonate-service-account=dev-sa@p.iam.gserviceaccount.com\n")
 	assert.Contains(t, string(args), "--include-email\n")
 }
+
+// Forced gcloud that is not installed is a hard error, with gcloud's hint.
+func TestDetectGcloudForcedNotInstalled(t *testing.T) {
+	t.Parallel()
+	_, err := idtoken.Detect(context.Background(), aud, idtoken.Options{Method: idtoken.MethodGcloud, GcloudBinary: filepath.Join(t.TempDir(), "gcloud")})
+	require.Error(t, err)
+	assert.NotErrorIs(t, err, idtoken.ErrNoCredentials)
+	assert.True(t, strings.HasPrefix(err.Error(), "idtoken: gcloud"), err.Error())
+}
+
