@@ -225,4 +225,3 @@ func TestDetectGcloudForcedNotInstalled(t *testing.T) {
 	assert.NotErrorIs(t, err, idtoken.ErrNoCredentials)
 	assert.True(t, strings.HasPrefix(err.Error(), "idtoken: gcloud"), err.Error())
 }
-
