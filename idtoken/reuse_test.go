@@ -160,3 +160,33 @@ func TestReuseTokenSourceSingleflight(t *testing.T) {
 	wg.Wait()
 	assert.EqualValues(t, 1, src.n.Load())
 }
+
+// Inside the early-refresh window callers keep getting the cached token
+// at once while one background refresh runs.
+func TestReuseTokenSourceEarlyRefresh(t *testing.T) {
+	t.Parallel()
+	clk := newClock()
+	emu := idtokentest.New(idtokentest.Options{Now: clk.Now})
+	fetched := make(chan struct{}, 4)
+	src := &funcSource{f: func() (*oauth2.Token, error) {
+		defer func() { fetched <- struct{}{} }()
+		return &oauth2.Token{AccessToken: emu.MintIDToken(idtokentest.IDTokenClaims{Audience: aud})}, nil
+	}}
+	ts := idtoken.ReuseTokenSource(src, idtoken.ReuseOptions{Now: clk.Now, EarlyRefresh: 10 * time.Minute})
+	first, err := ts.Token()
+	require.NoError(t, err)
+	<-fetched
+
+	clk.Add(55 * time.Minute) // 5 min left: inside the 10 min window
+	for range 5 {
+		tok, err := ts.Token()
+		require.NoError(t, err)
+		assert.Same(t, first, tok, "the still-valid token is served without waiting")
+	}
+	<-fetched // exactly one background refresh
+	require.Eventually(t, func() bool {
+		tok, err := ts.Token()
+		return err == nil && tok.AccessToken != first.AccessToken
+	}, 5*time.Second, time.Millisecond)
+	assert.EqualValues(t, 2, src.n.Load())
+}
