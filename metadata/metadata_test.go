@@ -449,3 +449,14 @@ func TestUnreachable(t *testing.T) {
 	assert.Contains(t, err.Error(), "refused")
 	assert.NotContains(t, err.Error(), "audience")
 }
+
+func ExampleProbe() {
+	emu, err := idtokentest.Start(idtokentest.Options{})
+	if err != nil {
+		panic(err)
+	}
+	defer emu.Close()
+	// On Google Cloud: metadata.OnGCE(ctx).
+	fmt.Println(metadata.Probe(context.Background(), metadata.Config{Host: emu.MetadataHost()}))
+	// Output: true
+}
