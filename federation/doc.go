@@ -53,6 +53,18 @@
 // Config.HTTPClient carries every request (subject-token URL, AWS metadata,
 // STS, IAM) with this module's retries for transient failures.
 //
+// Executable sources do not see GOOGLE_EXTERNAL_ACCOUNT_IMPERSONATED_EMAIL:
+// the impersonation URL is withheld from x/oauth2 so that it makes no
+// generateAccessToken call.
+//
+// # Security
+//
+// As in Google's libraries, the URLs in a credential file are trusted: the
+// subject token goes to token_url and the federated token to the IAM root
+// (Config.IAMEndpoint, else the host of service_account_impersonation_url).
+// Use only credential files you generated or checked (see Google's
+// "Validate credential configurations from external sources").
+//
 // # Tokens and errors
 //
 // The returned oauth2.TokenSource is cached: AccessToken (and
