@@ -26,14 +26,15 @@
 // # IAM condition
 //
 // The federated principal (or a principalSet:// that contains it) needs
-// iam.serviceAccounts.getOpenIdToken on the target service account. Both
-// roles/iam.workloadIdentityUser (what `gcloud iam service-accounts
-// add-iam-policy-binding --role=roles/iam.workloadIdentityUser` grants for
-// the usual impersonation setup) and
-// roles/iam.serviceAccountOpenIdTokenCreator carry it. With Delegates, each
-// account in the chain needs it on the next. The ID token identifies the
-// service account (sub = its unique ID, email when IncludeEmail), which
-// must then be allowed to invoke the service (roles/run.invoker).
+// iam.serviceAccounts.getOpenIdToken on the target service account.
+// roles/iam.serviceAccountOpenIdTokenCreator and
+// roles/iam.serviceAccountTokenCreator carry it, and so does
+// roles/iam.workloadIdentityUser, the binding Google's WIF setup guides
+// grant for impersonation (its permissions: get, getAccessToken,
+// getOpenIdToken, list). With Delegates, each account in the chain needs
+// it on the next. The ID token identifies the service account (sub = its
+// unique ID, email when IncludeEmail), which must then be allowed to invoke
+// the service (roles/run.invoker).
 //
 // # Subject tokens
 //
