@@ -20,8 +20,10 @@
 // empty, the one named in the file's service_account_impersonation_url.
 // Even then no generateAccessToken hop is made: generateIdToken is called
 // with the federated token directly. A configuration with neither fails at
-// construction with [ErrNoServiceAccount] (Google's idtoken package turns it
-// into a request for the service account ".").
+// construction with [ErrNoServiceAccount]. (google.golang.org/api/idtoken,
+// v0.311, makes no STS call at all for such files: it sends generateIdToken
+// without credentials, for the service account "." when the file has no
+// impersonation URL; see TestGoogleIDTokenVersusFederation.)
 //
 // # IAM condition
 //
