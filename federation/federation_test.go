@@ -267,6 +267,8 @@ func TestIAMPermissionDenied(t *testing.T) {
 	assert.Contains(t, he.Description, "iam.serviceAccounts.getOpenIdToken")
 	assert.Contains(t, err.Error(), "roles/iam.workloadIdentityUser")
 	assert.Contains(t, err.Error(), locked.Email)
+	assert.NotContains(t, err.Error(), "ya29.", "no federated token in the error")
+	assert.NotContains(t, err.Error(), f.subject)
 }
 
 func TestDelegates(t *testing.T) {
