@@ -20,20 +20,23 @@
 // empty, the one named in the file's service_account_impersonation_url.
 // Even then no generateAccessToken hop is made: generateIdToken is called
 // with the federated token directly. A configuration with neither fails at
-// construction with [ErrNoServiceAccount] (Google's idtoken package turns it
-// into a request for the service account ".").
+// construction with [ErrNoServiceAccount]. (google.golang.org/api/idtoken,
+// v0.311, makes no STS call at all for such files: it sends generateIdToken
+// without credentials, for the service account "." when the file has no
+// impersonation URL; see TestGoogleIDTokenVersusFederation.)
 //
 // # IAM condition
 //
 // The federated principal (or a principalSet:// that contains it) needs
-// iam.serviceAccounts.getOpenIdToken on the target service account. Both
-// roles/iam.workloadIdentityUser (what `gcloud iam service-accounts
-// add-iam-policy-binding --role=roles/iam.workloadIdentityUser` grants for
-// the usual impersonation setup) and
-// roles/iam.serviceAccountOpenIdTokenCreator carry it. With Delegates, each
-// account in the chain needs it on the next. The ID token identifies the
-// service account (sub = its unique ID, email when IncludeEmail), which
-// must then be allowed to invoke the service (roles/run.invoker).
+// iam.serviceAccounts.getOpenIdToken on the target service account.
+// roles/iam.serviceAccountOpenIdTokenCreator and
+// roles/iam.serviceAccountTokenCreator carry it, and so does
+// roles/iam.workloadIdentityUser, the binding Google's WIF setup guides
+// grant for impersonation (its permissions: get, getAccessToken,
+// getOpenIdToken, list). With Delegates, each account in the chain needs
+// it on the next. The ID token identifies the service account (sub = its
+// unique ID, email when IncludeEmail), which must then be allowed to invoke
+// the service (roles/run.invoker).
 //
 // # Subject tokens
 //
@@ -52,6 +55,18 @@
 // exchange can run against an emulator such as package idtokentest.
 // Config.HTTPClient carries every request (subject-token URL, AWS metadata,
 // STS, IAM) with this module's retries for transient failures.
+//
+// Executable sources do not see GOOGLE_EXTERNAL_ACCOUNT_IMPERSONATED_EMAIL:
+// the impersonation URL is withheld from x/oauth2 so that it makes no
+// generateAccessToken call.
+//
+// # Security
+//
+// As in Google's libraries, the URLs in a credential file are trusted: the
+// subject token goes to token_url and the federated token to the IAM root
+// (Config.IAMEndpoint, else the host of service_account_impersonation_url).
+// Use only credential files you generated or checked (see Google's
+// "Validate credential configurations from external sources").
 //
 // # Tokens and errors
 //

@@ -308,7 +308,7 @@ func (s *source) generateIDToken(ctx context.Context, fedToken string) (*oauth2.
 	if err != nil {
 		var he *HTTPError
 		if errors.As(err, &he) && he.StatusCode == http.StatusForbidden {
-			return nil, fmt.Errorf("federation: generateIdToken for %s (the federated principal needs iam.serviceAccounts.getOpenIdToken on it: roles/iam.workloadIdentityUser or roles/iam.serviceAccountOpenIdTokenCreator): %w", s.account, err)
+			return nil, fmt.Errorf("federation: generateIdToken for %s (the federated principal needs iam.serviceAccounts.getOpenIdToken on it, e.g. roles/iam.workloadIdentityUser or roles/iam.serviceAccountOpenIdTokenCreator): %w", s.account, err)
 		}
 		return nil, fmt.Errorf("federation: generateIdToken for %s: %w", s.account, err)
 	}

@@ -267,6 +267,8 @@ func TestIAMPermissionDenied(t *testing.T) {
 	assert.Contains(t, he.Description, "iam.serviceAccounts.getOpenIdToken")
 	assert.Contains(t, err.Error(), "roles/iam.workloadIdentityUser")
 	assert.Contains(t, err.Error(), locked.Email)
+	assert.NotContains(t, err.Error(), "ya29.", "no federated token in the error")
+	assert.NotContains(t, err.Error(), f.subject)
 }
 
 func TestDelegates(t *testing.T) {
@@ -800,4 +802,28 @@ func TestUniverseDomainEndpoints(t *testing.T) {
 	_, err = ts.Token()
 	require.NoError(t, err)
 	assert.Equal(t, []string{"sts.example.goog", "iamcredentials.example.goog"}, hosts)
+}
+
+// Concurrent callers share one refresh: one STS exchange, one IAM call.
+func TestConcurrentCallersShareOneRefresh(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, idtokentest.Options{}, idtokentest.ProviderOptions{})
+	f.emu.SetLatency(20 * time.Millisecond)
+	ts, err := federation.NewTokenSource(context.Background(), federation.Config{Audience: aud, CredentialsJSON: f.fileJSON(f.sa.Email)})
+	require.NoError(t, err)
+	var wg sync.WaitGroup
+	toks := make([]*oauth2.Token, 16)
+	for i := range toks {
+		wg.Go(func() {
+			tok, err := ts.Token()
+			assert.NoError(t, err)
+			toks[i] = tok
+		})
+	}
+	wg.Wait()
+	for _, tok := range toks {
+		assert.Same(t, toks[0], tok)
+	}
+	assert.Equal(t, 1, f.emu.Count(idtokentest.EndpointSTS))
+	assert.Equal(t, 1, f.emu.Count(idtokentest.EndpointGenerateIDToken))
 }
