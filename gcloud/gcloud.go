@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"runtime"
 	"slices"
 	"strings"
@@ -151,6 +152,25 @@ func checkValue(field, v string, list bool) error {
 	return nil
 }
 
+// cmdMeta are the characters cmd.exe interprets even inside quotes; on
+// Windows gcloud is a batch file (gcloud.cmd) that cmd.exe parses.
+const cmdMeta = "\"%!^&|<>"
+
+// checkBatchArgs refuses, for a .cmd or .bat launcher, arguments that
+// cmd.exe could read as anything but text.
+func checkBatchArgs(bin string, args []string) error {
+	ext := strings.ToLower(filepath.Ext(bin))
+	if ext != ".cmd" && ext != ".bat" {
+		return nil
+	}
+	for _, a := range args {
+		if strings.ContainsAny(a, cmdMeta) {
+			return fmt.Errorf("%w: %s is a batch file and a value contains one of %s, which cmd.exe would interpret", ErrInvalidConfig, filepath.Base(bin), cmdMeta)
+		}
+	}
+	return nil
+}
+
 // impersonationArgs validates the common identity fields and returns
 // their flags.
 func impersonationArgs(account, target string, delegates []string) ([]string, error) {
@@ -219,6 +239,9 @@ func NewTokenSource(ctx context.Context, cfg Config) (oauth2.TokenSource, error)
 	if err != nil {
 		return nil, err
 	}
+	if err := checkBatchArgs(r.bin, args[3:]); err != nil {
+		return nil, err
+	}
 	s := &idSource{run: r, args: args, audience: cfg.Audience}
 	return cache.New(s.fetch, cache.Options{EarlyRefresh: cfg.EarlyRefresh, Now: cfg.Now}), nil
 }
@@ -278,6 +301,9 @@ func NewAccessTokenSource(ctx context.Context, cfg AccessConfig) (oauth2.TokenSo
 	args = append(args, ia...)
 	r, err := newRunner(cfg.Binary, cfg.Env, cfg.Timeout)
 	if err != nil {
+		return nil, err
+	}
+	if err := checkBatchArgs(r.bin, args[3:]); err != nil {
 		return nil, err
 	}
 	now := cfg.Now

@@ -306,7 +306,7 @@ func TestTimeoutKillsGcloud(t *testing.T) {
 	t.Parallel()
 	f := newFake(t)
 	ts, err := gcloud.NewTokenSource(context.Background(), gcloud.Config{
-		Binary: f.bin, Timeout: 100 * time.Millisecond, Env: f.vars("", "", 0, "FAKE_GCLOUD_SLEEP=30"),
+		Binary: f.bin, Timeout: 500 * time.Millisecond, Env: f.vars("", "", 0, "FAKE_GCLOUD_SLEEP=30"),
 	})
 	require.NoError(t, err)
 	_, err = ts.Token()
@@ -447,6 +447,9 @@ func TestAccessTokenBadOutput(t *testing.T) {
 func assertGone(t *testing.T, f *fake) {
 	t.Helper()
 	b, err := os.ReadFile(f.pid)
+	if errors.Is(err, os.ErrNotExist) {
+		return // killed before it even wrote its pid (a loaded machine)
+	}
 	require.NoError(t, err)
 	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
 	require.NoError(t, err)
@@ -455,4 +458,24 @@ func assertGone(t *testing.T, f *fake) {
 		return
 	}
 	assert.Error(t, p.Signal(syscall.Signal(0)), "gcloud (pid %d) still runs", pid)
+}
+
+// On Windows gcloud is gcloud.cmd, parsed by cmd.exe: values it would
+// interpret are refused for batch launchers.
+func TestBatchLauncherRefusesCmdMetacharacters(t *testing.T) {
+	t.Parallel()
+	if runtime.GOOS == "windows" {
+		t.Skip("uses a POSIX executable named gcloud.cmd")
+	}
+	bin := filepath.Join(t.TempDir(), "gcloud.cmd")
+	require.NoError(t, os.WriteFile(bin, []byte("#!/bin/sh\nexit 0\n"), 0o755))
+	for _, a := range []string{"https://x.example/?a=1&b=2", "a|b", "%PATH%", `a"b`, "a^b", "a>b"} {
+		_, err := gcloud.NewTokenSource(context.Background(), gcloud.Config{Binary: bin, Audience: a})
+		require.ErrorIs(t, err, gcloud.ErrInvalidConfig, a)
+		assert.Contains(t, err.Error(), "cmd.exe")
+	}
+	_, err := gcloud.NewAccessTokenSource(context.Background(), gcloud.AccessConfig{Binary: bin, Account: "a&b@example.com"})
+	require.ErrorIs(t, err, gcloud.ErrInvalidConfig)
+	_, err = gcloud.NewTokenSource(context.Background(), gcloud.Config{Binary: bin, Audience: aud})
+	require.NoError(t, err, "an ordinary URL is fine")
 }

@@ -109,6 +109,46 @@ func TestRealGcloud(t *testing.T) {
 		assert.Equal(t, http.StatusOK, resp.StatusCode)
 	})
 
+	// A person's account, as `gcloud auth login` would leave it: a refresh
+	// token for gcloud's own OAuth client (its ID and "not so secret"
+	// secret ship with gcloud).
+	gcloudClient := idtokentest.OAuthClient{ID: "32555940559.apps.googleusercontent.com", Secret: "ZmssLNjJy2998hD4CTg2ejr2"}
+	user := emu.NewUser("ada@example.com")
+	rt := emu.IssueRefreshToken(gcloudClient, user)
+	login := exec.CommandContext(ctx, bin, "auth", "activate-refresh-token", user.Email, rt)
+	login.Env = append(os.Environ(), env...)
+	out, err = login.CombinedOutput()
+	require.NoError(t, err, "gcloud auth activate-refresh-token: %s", out)
+
+	t.Run("user account: ID token for gcloud's client", func(t *testing.T) {
+		ts, err := gcloud.NewTokenSource(ctx, gcloud.Config{Account: user.Email, Binary: bin, Env: env})
+		require.NoError(t, err)
+		tok, err := ts.Token()
+		require.NoError(t, err)
+		p, err := v.Validate(ctx, tok.AccessToken, gcloudClient.ID)
+		require.NoError(t, err)
+		assert.Equal(t, user.Email, p.Claims["email"])
+	})
+
+	t.Run("user account: custom audience refused", func(t *testing.T) {
+		ts, err := gcloud.NewTokenSource(ctx, gcloud.Config{Audience: aud, Account: user.Email, Binary: bin, Env: env})
+		require.NoError(t, err)
+		_, err = ts.Token()
+		require.ErrorIs(t, err, gcloud.ErrAudiencesNeedServiceAccount)
+		var ge *gcloud.Error
+		require.ErrorAs(t, err, &ge)
+		assert.Equal(t, "Invalid account type for `--audiences`. Requires valid service account.", ge.Message)
+	})
+
+	t.Run("user account: revoked", func(t *testing.T) {
+		emu.RevokeRefreshToken(rt)
+		ts, err := gcloud.NewTokenSource(ctx, gcloud.Config{Account: user.Email, Binary: bin, Env: env})
+		require.NoError(t, err)
+		_, err = ts.Token()
+		require.ErrorIs(t, err, gcloud.ErrReauth)
+		assert.NotContains(t, err.Error(), rt)
+	})
+
 	t.Run("account without credentials", func(t *testing.T) {
 		ts, err := gcloud.NewTokenSource(ctx, gcloud.Config{Audience: aud, Account: "nobody@example.com", Binary: bin, Env: env})
 		require.NoError(t, err)

@@ -4,7 +4,6 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
-	"fmt"
 	"net"
 	"net/http"
 	"net/url"
@@ -80,8 +79,8 @@ func (e *Emulator) serveAuthorize(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	redirectURI := q.Get("redirect_uri")
-	if err := checkLoopbackRedirect(redirectURI); err != nil {
-		http.Error(w, "Error 400: invalid_request\n"+err.Error(), http.StatusBadRequest)
+	if msg := checkLoopbackRedirect(redirectURI); msg != "" {
+		http.Error(w, "Error 400: invalid_request\n"+msg, http.StatusBadRequest)
 		return
 	}
 	fail := func(code, description string) {
@@ -154,19 +153,21 @@ func (e *Emulator) serveAuthorize(w http.ResponseWriter, r *http.Request) {
 
 // checkLoopbackRedirect accepts what Google accepts from desktop clients:
 // http://127.0.0.1, http://[::1] or http://localhost, any port and path.
-func checkLoopbackRedirect(raw string) error {
+// It returns Google's complaint, or "" when the URI is fine.
+func checkLoopbackRedirect(raw string) string {
 	if raw == "" {
-		return fmt.Errorf("Missing required parameter: redirect_uri")
+		return "Missing required parameter: redirect_uri"
 	}
+	const mismatch = "redirect_uri_mismatch: the redirect_uri must be a loopback http URL"
 	u, err := url.Parse(raw)
 	if err != nil || u.Scheme != "http" || u.Fragment != "" || u.User != nil {
-		return fmt.Errorf("redirect_uri_mismatch: the redirect_uri must be a loopback http URL")
+		return mismatch
 	}
 	host := u.Hostname()
 	if ip := net.ParseIP(host); (ip == nil || !ip.IsLoopback()) && host != "localhost" {
-		return fmt.Errorf("redirect_uri_mismatch: the redirect_uri must be a loopback http URL")
+		return mismatch
 	}
-	return nil
+	return ""
 }
 
 func withQuery(base string, v url.Values) string {
