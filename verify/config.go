@@ -98,7 +98,7 @@ type Config struct {
 	// Retry bounds retries of a key fetch when no usable keys are cached
 	// (zero: httpx defaults). A refresh while older keys can still be
 	// served is tried once.
-	Retry httpx.Retry
+	Retry Retry
 	// FetchTimeout bounds one key fetch, shared by every caller waiting
 	// on it (0: 30 s). A caller whose ctx ends stops waiting; the fetch
 	// goes on for the others.
