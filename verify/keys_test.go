@@ -303,3 +303,21 @@ func TestConcurrentVerifyWithSmallCache(t *testing.T) {
 	wg.Wait()
 	assert.Equal(t, 1, e.emu.Count(idtokentest.EndpointCerts))
 }
+
+func TestFetchKeysWarmsTheCache(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	v := e.iap(t)
+	require.NoError(t, v.FetchKeys(ctx))
+	assert.Equal(t, 1, e.emu.Count(idtokentest.EndpointIAPKeys))
+	_, err := v.Verify(ctx, e.emu.MintIAPAssertion(idtokentest.IAPClaims{Audience: iapAud}))
+	require.NoError(t, err)
+	assert.Equal(t, 1, e.emu.Count(idtokentest.EndpointIAPKeys), "Verify used the prefetched keys")
+
+	e.emu.InjectFault(idtokentest.EndpointIAPKeys, 1, idtokentest.Fault{Status: 404})
+	err = v.FetchKeys(ctx)
+	require.ErrorIs(t, err, verify.ErrKeysUnavailable)
+	var he *verify.HTTPError
+	require.ErrorAs(t, err, &he)
+	assert.Equal(t, 404, he.StatusCode)
+}
