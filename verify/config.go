@@ -43,8 +43,12 @@ const (
 	IAPIssuer      = "https://cloud.google.com/iap"
 )
 
-// GoogleIssuers are the issuers of Google ID tokens.
-var GoogleIssuers = []string{"https://accounts.google.com", "accounts.google.com"}
+// The two issuers of Google ID tokens; the GoogleIDToken preset accepts
+// both.
+const (
+	GoogleIssuer         = "https://accounts.google.com"
+	GoogleIssuerNoScheme = "accounts.google.com"
+)
 
 // Defaults for Config.
 const (
@@ -98,7 +102,7 @@ type Config struct {
 	// Retry bounds retries of a key fetch when no usable keys are cached
 	// (zero: httpx defaults). A refresh while older keys can still be
 	// served is tried once.
-	Retry httpx.Retry
+	Retry Retry
 	// FetchTimeout bounds one key fetch, shared by every caller waiting
 	// on it (0: 30 s). A caller whose ctx ends stops waiting; the fetch
 	// goes on for the others.
@@ -127,7 +131,7 @@ type Config struct {
 func (p Preset) defaults() (alg, keysURL string, issuers []string, ok bool) {
 	switch p {
 	case GoogleIDToken:
-		return algRS256, GoogleCertsURL, GoogleIssuers, true
+		return algRS256, GoogleCertsURL, []string{GoogleIssuer, GoogleIssuerNoScheme}, true
 	case IAP:
 		return algES256, IAPKeysURL, []string{IAPIssuer}, true
 	}
@@ -141,13 +145,22 @@ func (c Config) validate() (Config, string, error) {
 		return c, "", fmt.Errorf("%w: Preset must be GoogleIDToken or IAP", ErrConfig)
 	}
 	c.Audiences = nonEmpty(c.Audiences)
+	// An empty string in an optional allow-list is a misconfiguration (an
+	// unset environment variable, say): refuse it rather than silently
+	// turning the check off.
+	for name, list := range map[string]*[]string{"AuthorizedParties": &c.AuthorizedParties, "Emails": &c.Emails, "HostedDomains": &c.HostedDomains} {
+		if len(nonEmpty(*list)) != len(*list) {
+			return c, "", fmt.Errorf("%w: %s holds an empty string", ErrConfig, name)
+		}
+		*list = nonEmpty(*list)
+	}
 	if len(c.Audiences) == 0 {
 		return c, "", fmt.Errorf("%w: Audiences is required", ErrConfig)
 	}
 	if c.Issuers == nil {
 		c.Issuers = issuers
 	}
-	c.Issuers = nonEmpty(c.Issuers)
+	c.Issuers = nonEmpty(c.Issuers) // copies: later changes to the caller's slices do not reach us
 	if len(c.Issuers) == 0 {
 		return c, "", fmt.Errorf("%w: Issuers must not be empty", ErrConfig)
 	}

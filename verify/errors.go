@@ -11,6 +11,10 @@ import (
 // them all.
 type HTTPError = httpx.Error
 
+// Retry bounds the retries of a key fetch (Config.Retry). The zero value
+// means 4 attempts with jittered backoff; MaxAttempts 1 disables retries.
+type Retry = httpx.Retry
+
 // Sentinel errors; test with errors.Is. Every error Verify returns wraps
 // exactly one of the token sentinels (ErrMalformed … ErrHeaderMismatch) or
 // ErrKeysUnavailable, or a context error. Error texts never contain the

@@ -288,19 +288,17 @@ func parseKey(raw []byte, alg string) (string, *publicKey, bool) {
 		if !ok || ek.Crv().String() != "P-256" {
 			return "", nil, false
 		}
-		var pub ecdsa.PublicKey
-		if err := ek.Raw(&pub); err != nil {
+		// Build the key through the strict stdlib encoding: this rejects
+		// points off the curve and the point at infinity. RFC 7518 wants
+		// full-length coordinates; shorter ones are left-padded.
+		x, y := ek.X(), ek.Y()
+		if len(x) == 0 || len(y) == 0 || len(x) > 32 || len(y) > 32 {
 			return "", nil, false
 		}
-		// Re-parse through the strict stdlib encoding: this rejects
-		// points off the curve and the point at infinity.
 		enc := make([]byte, 65)
 		enc[0] = 4
-		if pub.X == nil || pub.Y == nil || pub.X.BitLen() > 256 || pub.Y.BitLen() > 256 {
-			return "", nil, false
-		}
-		pub.X.FillBytes(enc[1:33])
-		pub.Y.FillBytes(enc[33:])
+		copy(enc[33-len(x):33], x)
+		copy(enc[65-len(y):], y)
 		strict, err := ecdsa.ParseUncompressedPublicKey(elliptic.P256(), enc)
 		if err != nil {
 			return "", nil, false

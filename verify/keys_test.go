@@ -277,3 +277,47 @@ func TestVerifiedTokenCacheDisabledRechecksSignature(t *testing.T) {
 	assert.ErrorIs(t, err, verify.ErrUnknownKey, "without the cache the old key is looked up again and is gone")
 	assert.Equal(t, 2, e.emu.Count(idtokentest.EndpointCerts))
 }
+
+// Many goroutines verifying a rotating set of tokens through a tiny
+// verified-token cache: exercises LRU eviction and key lookups under -race.
+func TestConcurrentVerifyWithSmallCache(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	v := e.google(t, func(c *verify.Config) { c.VerifiedCacheSize = 3 })
+	toks := make([]string, 8)
+	for i := range toks {
+		toks[i] = e.mint(string(rune('a' + i)))
+	}
+	var wg sync.WaitGroup
+	for g := range 8 {
+		wg.Go(func() {
+			for i := range 40 {
+				c, err := v.Verify(ctx, toks[(g+i)%len(toks)])
+				if !assert.NoError(t, err) {
+					return
+				}
+				assert.Equal(t, string(rune('a'+(g+i)%len(toks))), c.Subject)
+			}
+		})
+	}
+	wg.Wait()
+	assert.Equal(t, 1, e.emu.Count(idtokentest.EndpointCerts))
+}
+
+func TestFetchKeysWarmsTheCache(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	v := e.iap(t)
+	require.NoError(t, v.FetchKeys(ctx))
+	assert.Equal(t, 1, e.emu.Count(idtokentest.EndpointIAPKeys))
+	_, err := v.Verify(ctx, e.emu.MintIAPAssertion(idtokentest.IAPClaims{Audience: iapAud}))
+	require.NoError(t, err)
+	assert.Equal(t, 1, e.emu.Count(idtokentest.EndpointIAPKeys), "Verify used the prefetched keys")
+
+	e.emu.InjectFault(idtokentest.EndpointIAPKeys, 1, idtokentest.Fault{Status: 404})
+	err = v.FetchKeys(ctx)
+	require.ErrorIs(t, err, verify.ErrKeysUnavailable)
+	var he *verify.HTTPError
+	require.ErrorAs(t, err, &he)
+	assert.Equal(t, 404, he.StatusCode)
+}

@@ -56,11 +56,15 @@ func TestParseKeySetSkipsUnusableKeys(t *testing.T) {
 	private["n"], private["e"] = enc(priv.N.Bytes()), "AQAB"
 	private["d"] = enc(priv.D.Bytes())
 
-	keys, err := parseKeySet(setJSON(good, weak, wrongAlg, encUse, noKid, dupA, dupB, ec, private,
+	noAlg := rsaJWK(t, "no-alg", 2048)
+	delete(noAlg, "alg")
+	delete(noAlg, "use")
+	keys, err := parseKeySet(setJSON(good, noAlg, weak, wrongAlg, encUse, noKid, dupA, dupB, ec, private,
 		map[string]any{"kty": "OKP", "kid": "ed", "crv": "Ed25519", "x": enc(make([]byte, 32))}), algRS256)
 	require.NoError(t, err)
-	assert.Len(t, keys, 1)
+	assert.Len(t, keys, 2)
 	assert.Contains(t, keys, "good")
+	assert.Contains(t, keys, "no-alg", "alg and use are optional in a JWK")
 
 	// ES256: only P-256 EC keys on the curve.
 	ecGood := ecJWK(t, "p256", elliptic.P256(), "P-256")

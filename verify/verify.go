@@ -238,5 +238,18 @@ func (v *Verifier) checkClaims(c *Claims, now time.Time) error {
 	return nil
 }
 
+// FetchKeys fetches the signing keys now, so that the first Verify does
+// not wait for them (call it once at startup; Verify refreshes keys by
+// itself afterwards). It joins a fetch already in flight.
+func (v *Verifier) FetchKeys(ctx context.Context) error {
+	if err := v.keys.refresh(ctx, v.cfg.Now(), true); err != nil {
+		if ctx.Err() != nil {
+			return fmt.Errorf("verify: waiting for keys: %w", ctx.Err())
+		}
+		return fmt.Errorf("%w: %w", ErrKeysUnavailable, err)
+	}
+	return nil
+}
+
 // Preset reports the kind of token v verifies.
 func (v *Verifier) Preset() Preset { return v.cfg.Preset }

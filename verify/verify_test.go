@@ -159,6 +159,9 @@ func TestConfigErrors(t *testing.T) {
 		"IAP audience shape":    {Preset: verify.IAP, Audiences: []string{"https://svc"}},
 		"IAP email_verified":    {Preset: verify.IAP, Audiences: []string{iapAud}, RequireVerifiedEmail: true},
 		"max age below the TTL": {Preset: verify.GoogleIDToken, Audiences: []string{"a"}, MaxKeysAge: time.Minute},
+		"empty azp":             {Preset: verify.GoogleIDToken, Audiences: []string{"a"}, AuthorizedParties: []string{""}},
+		"empty email":           {Preset: verify.GoogleIDToken, Audiences: []string{"a"}, Emails: []string{"x@y", ""}},
+		"empty hd":              {Preset: verify.IAP, Audiences: []string{iapAud}, HostedDomains: []string{""}},
 	} {
 		_, err := verify.New(cfg)
 		assert.ErrorIs(t, err, verify.ErrConfig, name)
