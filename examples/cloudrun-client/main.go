@@ -7,6 +7,7 @@
 //	go run ./examples/cloudrun-client -url https://hello-abc123-uc.a.run.app/
 //	go run ./examples/cloudrun-client -url ... -impersonate runner@my-project.iam.gserviceaccount.com
 //	go run ./examples/cloudrun-client -url ... -gcloud   # allow the gcloud CLI as a last resort
+//	go run ./examples/cloudrun-client -url ... -explain  # print which credentials were found
 //	go run ./examples/cloudrun-client -emulate            # offline: emulator + local backend
 //
 // The caller needs roles/run.invoker on the service (and, with
@@ -49,6 +50,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	audience := fs.String("audience", "", "token audience (default: the URL's scheme://host, which Cloud Run accepts)")
 	impersonate := fs.String("impersonate", "", "service account to impersonate (required with user credentials)")
 	useGcloud := fs.Bool("gcloud", false, "allow the gcloud CLI as the last resort")
+	explain := fs.Bool("explain", false, "print which credentials detection found, and where")
 	emulate := fs.Bool("emulate", false, "run offline against idtokentest and a local backend that verifies the token")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -94,12 +96,18 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		*audience = u.Scheme + "://" + u.Host
 	}
 
-	d, err := idtoken.Detect(ctx, *audience, opts)
+	if *explain {
+		d, err := idtoken.Detect(ctx, *audience, opts)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "credentials: %s (%s)\n", d.Method, d.Origin)
+	}
+	client, err := idtoken.NewClient(ctx, *audience, opts)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "credentials: %s (%s)\n", d.Method, d.Origin)
-	client := &http.Client{Transport: &idtoken.Transport{Source: d.TokenSource}, Timeout: 30 * time.Second}
+	client.Timeout = 30 * time.Second
 
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, *target, nil)
 	if err != nil {
