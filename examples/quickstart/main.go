@@ -19,8 +19,10 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/idtokens/idtokens/idtokentest"
+	"github.com/idtokens/idtokens/impersonate"
 	"github.com/idtokens/idtokens/internal/jwt"
 	"github.com/idtokens/idtokens/keyfile"
+	"github.com/idtokens/idtokens/metadata"
 )
 
 func main() {
@@ -45,7 +47,43 @@ func methods() []method {
 			sa := emu.NewServiceAccount("quickstart-key")
 			return keyfile.NewTokenSource(ctx, keyfile.Config{Audience: aud, CredentialsJSON: sa.KeyJSON()})
 		}},
+		{"metadata (GCE / Cloud Run)", func(ctx context.Context, emu *idtokentest.Server, aud string) (oauth2.TokenSource, error) {
+			emu.SetMetadataServiceAccount(emu.NewServiceAccount("quickstart-vm"))
+			return metadata.NewTokenSource(ctx, metadata.Config{Audience: aud, Host: emu.MetadataHost()})
+		}},
+		{"impersonate (from gcloud user creds)", func(ctx context.Context, emu *idtokentest.Server, aud string) (oauth2.TokenSource, error) {
+			base, target, err := developer(ctx, emu)
+			if err != nil {
+				return nil, err
+			}
+			return impersonate.NewTokenSource(ctx, impersonate.Config{
+				Audience: aud, TargetPrincipal: target, IncludeEmail: true, Base: base, Endpoint: emu.IAMCredentialsURL(),
+			})
+		}},
+		{"keyless (signJwt + jwt-bearer)", func(ctx context.Context, emu *idtokentest.Server, aud string) (oauth2.TokenSource, error) {
+			base, target, err := developer(ctx, emu)
+			if err != nil {
+				return nil, err
+			}
+			return impersonate.NewKeylessTokenSource(ctx, impersonate.KeylessConfig{
+				Audience: aud, ServiceAccount: target, Base: base, IAMEndpoint: emu.IAMCredentialsURL(), TokenURL: emu.TokenURL(),
+			})
+		}},
 	}
+}
+
+// developer sets up what `gcloud auth application-default login` leaves on
+// a laptop (an authorized_user file) for a developer who holds Token
+// Creator on an invoker service account, and returns the access-token base
+// built from that file and the account's email.
+func developer(ctx context.Context, emu *idtokentest.Server) (oauth2.TokenSource, string, error) {
+	client := emu.NewOAuthClient()
+	dev := emu.NewUser("dev@example.com")
+	invoker := emu.NewServiceAccount("quickstart-invoker")
+	emu.AllowImpersonation(dev.Email, invoker.Email)
+	adc := emu.AuthorizedUserJSON(client, emu.IssueRefreshToken(client, dev))
+	base, err := impersonate.AuthorizedUserBase(ctx, adc, nil)
+	return base, invoker.Email, err
 }
 
 // seen is what the backend learnt from a caller's token.
