@@ -75,6 +75,9 @@ type Emulator struct {
 	metadataSA   string
 	counts       map[Endpoint]int
 	faults       map[Endpoint][]*faultEntry
+
+	stsOnce  sync.Once
+	stsState *stsState // STS providers (sts.go)
 }
 
 type signingKey struct {
