@@ -17,7 +17,9 @@ import (
 	"time"
 
 	"golang.org/x/oauth2"
+	"golang.org/x/oauth2/google/externalaccount"
 
+	"github.com/idtokens/idtokens/federation"
 	"github.com/idtokens/idtokens/idtokentest"
 	"github.com/idtokens/idtokens/impersonate"
 	"github.com/idtokens/idtokens/internal/jwt"
@@ -67,6 +69,30 @@ func methods() []method {
 			}
 			return impersonate.NewKeylessTokenSource(ctx, impersonate.KeylessConfig{
 				Audience: aud, ServiceAccount: target, Base: base, IAMEndpoint: emu.IAMCredentialsURL(), TokenURL: emu.TokenURL(),
+			})
+		}},
+		{"federation (WIF, STS + generateIdToken)", func(ctx context.Context, emu *idtokentest.Server, aud string) (oauth2.TokenSource, error) {
+			// A CI job whose OIDC token (here signed by an emulated external
+			// IdP) is exchanged at STS; the federated principal may mint ID
+			// tokens for the invoker account. No key anywhere.
+			const subject = "repo:acme/app:ref:refs/heads/main"
+			p := emu.RegisterProvider(idtokentest.ProviderOptions{Pool: "ci-pool", Provider: "github"})
+			invoker := emu.NewServiceAccount("quickstart-ci")
+			emu.AllowImpersonation(p.Principal(subject), invoker.Email)
+			return federation.NewTokenSource(ctx, federation.Config{
+				Audience:       aud,
+				ServiceAccount: invoker.Email,
+				IncludeEmail:   true,
+				IAMEndpoint:    emu.IAMCredentialsURL(),
+				External: &externalaccount.Config{
+					Audience:         p.Audience(),
+					SubjectTokenType: "urn:ietf:params:oauth:token-type:jwt",
+					TokenURL:         emu.STSURL(),
+					Scopes:           []string{federation.CloudPlatformScope},
+					SubjectTokenSupplier: federation.SubjectTokenFunc(func(context.Context, externalaccount.SupplierOptions) (string, error) {
+						return p.SignSubjectToken(subject, "", 10*time.Minute), nil
+					}),
+				},
 			})
 		}},
 	}
