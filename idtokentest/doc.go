@@ -7,6 +7,7 @@
 //	POST /token                                   OAuth2 token endpoint (oauth2.googleapis.com):
 //	                                              jwt-bearer (with or without target_audience), refresh_token
 //	GET  /oauth2/v3/certs                         Google's ID token signing keys (JWKS, Cache-Control max-age)
+//	GET  /iap/verify/public_key-jwk               IAP's ES256 keys (www.gstatic.com); see MintIAPAssertion
 //	GET  /computeMetadata/v1/...                  GCE / Cloud Run metadata server: identity, token, email
 //	POST /v1/projects/-/serviceAccounts/{sa}:generateIdToken | :generateAccessToken | :signJwt
 //	                                              IAM Credentials (iamcredentials.googleapis.com)

@@ -77,7 +77,8 @@ type Emulator struct {
 	faults       map[Endpoint][]*faultEntry
 
 	stsOnce  sync.Once
-	stsState *stsState // STS providers (sts.go)
+	stsState *stsState       // STS providers (sts.go)
+	iapKeys  []*ecSigningKey // IAP keys, same rotation rule as googleKeys (iap.go)
 }
 
 type signingKey struct {
@@ -116,6 +117,7 @@ func New(opts Options) *Emulator {
 		faults:       map[Endpoint][]*faultEntry{},
 	}
 	e.googleKeys = []*signingKey{newSigningKey()}
+	e.iapKeys = []*ecSigningKey{newECSigningKey()}
 	e.routes()
 	return e
 }
@@ -132,6 +134,7 @@ func (e *Emulator) routes() {
 	e.handle("POST /token", EndpointToken, e.serveToken)
 	e.handle("POST /oauth2/v4/token", EndpointToken, e.serveToken)
 	e.handle("GET /oauth2/v3/certs", EndpointCerts, e.serveCerts)
+	e.handle("GET /iap/verify/public_key-jwk", EndpointIAPKeys, e.serveIAPKeys)
 	e.handle("GET /computeMetadata/v1/instance/service-accounts/{acct}/identity", EndpointMetadataIdentity, e.serveMetadataIdentity)
 	e.handle("GET /computeMetadata/v1/instance/service-accounts/{acct}/token", EndpointMetadataToken, e.serveMetadataToken)
 	e.handle("GET /computeMetadata/v1/", EndpointMetadataOther, e.serveMetadataOther)
