@@ -77,6 +77,9 @@ type Emulator struct {
 	metadataSA   string
 	counts       map[Endpoint]int
 	faults       map[Endpoint][]*faultEntry
+
+	stsOnce  sync.Once
+	stsState *stsState // STS providers (sts.go)
 }
 
 type signingKey struct {
@@ -137,6 +140,7 @@ func (e *Emulator) routes() {
 	e.handle("GET /{$}", EndpointMetadataOther, e.serveMetadataRoot)
 	e.handle("POST /v1/projects/{project}/serviceAccounts/{nameAction}", "", e.serveIAM)
 	e.handle("GET /o/oauth2/v2/auth", EndpointAuthorize, e.serveAuthorize)
+	e.handle("POST /v1/token", EndpointSTS, e.serveSTS)
 }
 
 // handle registers a handler that counts requests and applies faults. An

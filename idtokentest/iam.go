@@ -152,9 +152,15 @@ func (e *Emulator) signJWT(w http.ResponseWriter, _ string, sa *ServiceAccount, 
 		apiError(w, http.StatusBadRequest, "INVALID_ARGUMENT", "Payload must be a JSON object.")
 		return
 	}
-	if exp, ok := claims["exp"].(float64); ok && int64(exp) > e.now().Add(12*time.Hour).Unix() {
-		apiError(w, http.StatusBadRequest, "INVALID_ARGUMENT", "The exp claim must be at most 12 hours in the future.")
-		return
+	// As documented for signJwt: an exp claim must be an integer
+	// timestamp, not in the past, at most 12 hours ahead.
+	if v, has := claims["exp"]; has {
+		exp, ok := v.(float64)
+		now := e.now()
+		if !ok || exp != float64(int64(exp)) || int64(exp) < now.Unix() || int64(exp) > now.Add(12*time.Hour).Unix() {
+			apiError(w, http.StatusBadRequest, "INVALID_ARGUMENT", "The exp claim must be an integer timestamp, not in the past and at most 12 hours in the future.")
+			return
+		}
 	}
 	k := sa.sysKey()
 	signed, err := signRS256(k.key, map[string]any{"alg": "RS256", "kid": k.kid, "typ": "JWT"}, claims)

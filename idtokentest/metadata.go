@@ -144,6 +144,12 @@ func (e *Emulator) serveMetadataOther(w http.ResponseWriter, r *http.Request) {
 			fmt.Fprint(w, "")
 			return
 		}
+		if r.URL.Query().Get("recursive") == "true" {
+			// The directory as JSON, keyed by alias and by email.
+			info := map[string]any{"aliases": []string{"default"}, "email": email, "scopes": []string{"https://www.googleapis.com/auth/cloud-platform"}}
+			writeJSON(w, http.StatusOK, map[string]any{"default": info, email: info})
+			return
+		}
 		fmt.Fprintf(w, "default/\n%s/\n", email)
 		return
 	}

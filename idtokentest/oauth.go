@@ -71,8 +71,11 @@ func (e *Emulator) RevokeRefreshToken(token string) {
 }
 
 // AuthorizedUserJSON is the file `gcloud auth application-default login`
-// writes, for client and refreshToken, with token_uri set to the emulator
-// (Google's clients honour it).
+// writes, for client and refreshToken, with token_uri set to the emulator.
+// golang.org/x/oauth2/google honours token_uri; Python google-auth
+// (2.39, from_authorized_user_info) ignores it and always refreshes at
+// https://oauth2.googleapis.com/token, so route that host here
+// (Server.Transport) or call with_token_uri.
 func (e *Emulator) AuthorizedUserJSON(client OAuthClient, refreshToken string) []byte {
 	b, err := json.MarshalIndent(map[string]string{
 		"type":            "authorized_user",

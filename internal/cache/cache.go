@@ -93,6 +93,11 @@ type Source struct {
 	opt   Options
 
 	cur atomic.Pointer[entry]
+	// busy is true while a refresh runs or a backoff is pending (retryAt
+	// in the future): callers inside the early-refresh window then skip
+	// the lock entirely.
+	busy      atomic.Bool
+	retryAtNs atomic.Int64
 
 	mu       sync.Mutex
 	inflight *call
@@ -138,6 +143,9 @@ func (s *Source) TokenContext(ctx context.Context) (*oauth2.Token, error) {
 }
 
 func (s *Source) refreshInBackground(ctx context.Context, now time.Time) {
+	if s.busy.Load() || now.UnixNano() < s.retryAtNs.Load() {
+		return
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.inflight != nil || now.Before(s.retryAt) {
@@ -179,6 +187,7 @@ func (s *Source) refreshBlocking(ctx context.Context, now time.Time) (*oauth2.To
 // the lock only after fetch returns.
 func (s *Source) start(ctx context.Context) *call {
 	c := &call{done: make(chan struct{})}
+	s.busy.Store(true)
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.opt.RefreshTimeout)
 	go func() {
 		defer cancel()
@@ -201,7 +210,13 @@ func (s *Source) start(ctx context.Context) *call {
 			s.lastErr = err
 			c.err = err
 		}
+		var retryNs int64 // zero retryAt: 0, i.e. long past
+		if !s.retryAt.IsZero() {
+			retryNs = s.retryAt.UnixNano()
+		}
+		s.retryAtNs.Store(retryNs)
 		s.inflight = nil
+		s.busy.Store(false)
 		s.mu.Unlock()
 		close(c.done)
 	}()

@@ -1,0 +1,16 @@
+package main
+
+import (
+	"context"
+	"testing"
+
+	"go.uber.org/goleak"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+func TestEmulated(t *testing.T) {
+	if err := run(context.Background(), "https://svc.example", "", nil, true); err != nil {
+		t.Fatal(err)
+	}
+}
