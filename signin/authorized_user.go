@@ -94,9 +94,9 @@ type AuthorizedUserConfig struct {
 // `gcloud auth application-default login` that is gcloud's own OAuth
 // client, which a service accepts only if it allowlists it (IAP can). To
 // call a Cloud Run service or anything else that wants its own URL as the
-// audience, use these credentials' access token as the base of package
-// impersonate instead: generateIdToken then mints a service account's
-// token for any audience (the user needs
+// audience, pass the same file to impersonate.AuthorizedUserBase and use
+// that as the base of package impersonate instead: generateIdToken then
+// mints a service account's token for any audience (the user needs
 // roles/iam.serviceAccountTokenCreator on that service account).
 //
 // A refresh that the server refuses with invalid_grant (revoked, expired,
