@@ -581,3 +581,18 @@ func TestParseAuthorizedUserErrors(t *testing.T) {
 }
 
 func itoa(i int) string { return strconv.Itoa(i) }
+
+// A Save that cannot complete leaves no temporary file behind and reports
+// ErrStore.
+func TestFileStoreFailedSave(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	target := filepath.Join(dir, "token.json")
+	require.NoError(t, os.MkdirAll(filepath.Join(target, "occupied"), 0o700)) // rename over a non-empty dir fails
+	err := signin.FileStore{Path: target}.Save(context.Background(), "1//new-secret")
+	require.ErrorIs(t, err, signin.ErrStore)
+	assert.NotContains(t, err.Error(), "new-secret")
+	entries, err := os.ReadDir(dir)
+	require.NoError(t, err)
+	assert.Len(t, entries, 1, "the temporary file was removed")
+}
