@@ -62,6 +62,8 @@ type Emulator struct {
 	opts Options
 	mux  *http.ServeMux
 
+	authz authzState // authcode.go
+
 	mu           sync.Mutex
 	baseURL      string
 	skew         time.Duration
@@ -140,6 +142,7 @@ func (e *Emulator) routes() {
 	e.handle("GET /computeMetadata/v1/", EndpointMetadataOther, e.serveMetadataOther)
 	e.handle("GET /{$}", EndpointMetadataOther, e.serveMetadataRoot)
 	e.handle("POST /v1/projects/{project}/serviceAccounts/{nameAction}", "", e.serveIAM)
+	e.handle("GET /o/oauth2/v2/auth", EndpointAuthorize, e.serveAuthorize)
 	e.handle("POST /v1/token", EndpointSTS, e.serveSTS)
 }
 

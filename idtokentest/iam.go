@@ -59,6 +59,9 @@ func (e *Emulator) serveIAM(w http.ResponseWriter, r *http.Request) {
 	delegates := make([]string, 0, len(body.Delegates))
 	for _, d := range body.Delegates {
 		email, ok := strings.CutPrefix(d, "projects/-/serviceAccounts/")
+		if !ok && strings.Contains(d, "@") && !strings.Contains(d, "/") {
+			email, ok = d, true // gcloud (google-auth) sends bare emails
+		}
 		if !ok || email == "" {
 			apiError(w, http.StatusBadRequest, "INVALID_ARGUMENT", fmt.Sprintf("Invalid delegate %q: want projects/-/serviceAccounts/EMAIL.", d))
 			return

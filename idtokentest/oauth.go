@@ -126,6 +126,11 @@ func (e *Emulator) serveRefreshToken(w http.ResponseWriter, r *http.Request) {
 // with an access token and, when "openid" was granted, an ID token whose
 // audience is the OAuth client.
 func (e *Emulator) writeUserTokens(w http.ResponseWriter, g refreshGrant) {
+	writeJSON(w, http.StatusOK, e.userTokenReply(g))
+}
+
+// userTokenReply is the token endpoint's reply to a user grant.
+func (e *Emulator) userTokenReply(g refreshGrant) map[string]any {
 	tok, expiry := e.IssueAccessToken(g.user.Email, 0, g.scopes...)
 	reply := map[string]any{
 		"access_token": tok,
@@ -142,7 +147,7 @@ func (e *Emulator) writeUserTokens(w http.ResponseWriter, g refreshGrant) {
 			Extra:           map[string]any{"at_hash": randomID(11)},
 		})
 	}
-	writeJSON(w, http.StatusOK, reply)
+	return reply
 }
 
 func hasScope(scopes []string, want string) bool {

@@ -22,6 +22,8 @@ func (e *Emulator) serveToken(w http.ResponseWriter, r *http.Request) {
 		e.serveJWTBearer(w, r)
 	case grantRefreshToken:
 		e.serveRefreshToken(w, r)
+	case "authorization_code":
+		e.serveAuthorizationCode(w, r)
 	case "":
 		oauthError(w, http.StatusBadRequest, "invalid_request", "Missing required parameter: grant_type")
 	default:
