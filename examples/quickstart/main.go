@@ -24,6 +24,7 @@ import (
 	"github.com/idtokens/idtokens/impersonate"
 	"github.com/idtokens/idtokens/keyfile"
 	"github.com/idtokens/idtokens/metadata"
+	"github.com/idtokens/idtokens/signin"
 	"github.com/idtokens/idtokens/verify"
 )
 
@@ -41,19 +42,23 @@ type method struct {
 	name string
 	// source builds the token source for audience against the emulator.
 	source func(ctx context.Context, emu *idtokentest.Server, audience string) (oauth2.TokenSource, error)
+	// userAudience marks a user sign-in: the token's audience is then the
+	// OAuth client ID (what IAP accepts from allowlisted clients), not the
+	// backend URL.
+	userAudience bool
 }
 
-func methods() []method {
+func methods(desktopClient idtokentest.OAuthClient) []method {
 	return []method{
-		{"keyfile (service account key)", func(ctx context.Context, emu *idtokentest.Server, aud string) (oauth2.TokenSource, error) {
+		{name: "keyfile (service account key)", source: func(ctx context.Context, emu *idtokentest.Server, aud string) (oauth2.TokenSource, error) {
 			sa := emu.NewServiceAccount("quickstart-key")
 			return keyfile.NewTokenSource(ctx, keyfile.Config{Audience: aud, CredentialsJSON: sa.KeyJSON()})
 		}},
-		{"metadata (GCE / Cloud Run)", func(ctx context.Context, emu *idtokentest.Server, aud string) (oauth2.TokenSource, error) {
+		{name: "metadata (GCE / Cloud Run)", source: func(ctx context.Context, emu *idtokentest.Server, aud string) (oauth2.TokenSource, error) {
 			emu.SetMetadataServiceAccount(emu.NewServiceAccount("quickstart-vm"))
 			return metadata.NewTokenSource(ctx, metadata.Config{Audience: aud, Host: emu.MetadataHost()})
 		}},
-		{"impersonate (from gcloud user creds)", func(ctx context.Context, emu *idtokentest.Server, aud string) (oauth2.TokenSource, error) {
+		{name: "impersonate (from gcloud user creds)", source: func(ctx context.Context, emu *idtokentest.Server, aud string) (oauth2.TokenSource, error) {
 			base, target, err := developer(ctx, emu)
 			if err != nil {
 				return nil, err
@@ -62,7 +67,7 @@ func methods() []method {
 				Audience: aud, TargetPrincipal: target, IncludeEmail: true, Base: base, Endpoint: emu.IAMCredentialsURL(),
 			})
 		}},
-		{"keyless (signJwt + jwt-bearer)", func(ctx context.Context, emu *idtokentest.Server, aud string) (oauth2.TokenSource, error) {
+		{name: "keyless (signJwt + jwt-bearer)", source: func(ctx context.Context, emu *idtokentest.Server, aud string) (oauth2.TokenSource, error) {
 			base, target, err := developer(ctx, emu)
 			if err != nil {
 				return nil, err
@@ -71,7 +76,7 @@ func methods() []method {
 				Audience: aud, ServiceAccount: target, Base: base, IAMEndpoint: emu.IAMCredentialsURL(), TokenURL: emu.TokenURL(),
 			})
 		}},
-		{"federation (WIF, STS + generateIdToken)", func(ctx context.Context, emu *idtokentest.Server, aud string) (oauth2.TokenSource, error) {
+		{name: "federation (WIF, STS + generateIdToken)", source: func(ctx context.Context, emu *idtokentest.Server, aud string) (oauth2.TokenSource, error) {
 			// A CI job whose OIDC token (here signed by an emulated external
 			// IdP) is exchanged at STS; the federated principal may mint ID
 			// tokens for the invoker account. No key anywhere.
@@ -95,8 +100,33 @@ func methods() []method {
 				},
 			})
 		}},
+		{name: "signin (user, loopback + PKCE)", userAudience: true, source: func(ctx context.Context, emu *idtokentest.Server, _ string) (oauth2.TokenSource, error) {
+			// A person signs in from a CLI: the emulator auto-approves and
+			// this program plays the browser by following its redirect.
+			emu.SetSignInUser(emu.NewUser("ada@example.com"))
+			return signin.NewTokenSource(ctx, signin.Config{
+				ClientID: desktopClient.ID, ClientSecret: desktopClient.Secret,
+				Store:   &memoryStore{},
+				AuthURL: emu.AuthURL(), TokenURL: emu.TokenURL(),
+				OpenBrowser: func(u string) error {
+					resp, err := http.Get(u)
+					if err != nil {
+						return err
+					}
+					return resp.Body.Close()
+				},
+				Out: io.Discard,
+			})
+		}},
 	}
 }
+
+// memoryStore keeps the signin refresh token in memory (use
+// signin.FileStore in a real CLI).
+type memoryStore struct{ rt string }
+
+func (m *memoryStore) Load(context.Context) (string, error)    { return m.rt, nil }
+func (m *memoryStore) Save(_ context.Context, rt string) error { m.rt = rt; return nil }
 
 // developer sets up what `gcloud auth application-default login` leaves on
 // a laptop (an authorized_user file) for a developer who holds Token
@@ -133,7 +163,8 @@ func run(ctx context.Context, out io.Writer) error {
 	}))
 	defer backend.Close()
 	audience := backend.URL
-	if v, err = verify.New(verify.Config{Preset: verify.GoogleIDToken, Audiences: []string{audience}, KeysURL: emu.CertsURL()}); err != nil {
+	desktopClient := emu.NewOAuthClient() // the signin row's; the backend accepts its ID too
+	if v, err = verify.New(verify.Config{Preset: verify.GoogleIDToken, Audiences: []string{audience, desktopClient.ID}, KeysURL: emu.CertsURL()}); err != nil {
 		return err
 	}
 	if err := v.FetchKeys(ctx); err != nil { // warm up, so ROUND TRIPS counts acquisition only
@@ -142,8 +173,8 @@ func run(ctx context.Context, out io.Writer) error {
 
 	fmt.Fprintf(out, "emulator: %s\nbackend:  %s (the audience)\n\n", emu.URL(), audience)
 	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "METHOD\tAUDIENCE OK\tEMAIL\tEXPIRES IN\tROUND TRIPS")
-	for _, m := range methods() {
+	fmt.Fprintln(tw, "METHOD\tAUDIENCE\tEMAIL\tEXPIRES IN\tROUND TRIPS")
+	for _, m := range methods(desktopClient) {
 		before := total(emu.Counts())
 		ts, err := m.source(ctx, emu, audience)
 		if err != nil {
@@ -153,7 +184,15 @@ func run(ctx context.Context, out io.Writer) error {
 		if err != nil {
 			return fmt.Errorf("%s: %w", m.name, err)
 		}
-		fmt.Fprintf(tw, "%s\t%v\t%s\t%s\t%d\n", m.name, s.Audience == audience, s.Email,
+		audOK := "backend URL"
+		want := audience
+		if m.userAudience {
+			audOK, want = "OAuth client ID", desktopClient.ID
+		}
+		if s.Audience != want {
+			return fmt.Errorf("%s: backend saw audience %q, want %q", m.name, s.Audience, want)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\n", m.name, audOK, s.Email,
 			time.Until(s.Expiry).Round(time.Minute), total(emu.Counts())-before)
 	}
 	if err := tw.Flush(); err != nil {
