@@ -171,6 +171,7 @@ func Do(ctx context.Context, o Options, r Request) (*Response, error) {
 			}
 		default:
 			he := newError(endpoint, resp.StatusCode, resp.Header, resp.Body, now())
+			he.Code, he.Description = redactEcho(he.Code, r.Body), redactEcho(he.Description, r.Body)
 			lastErr = he
 			if !he.Temporary() {
 				return nil, he

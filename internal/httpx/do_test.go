@@ -435,3 +435,29 @@ func TestErrorText(t *testing.T) {
 	require.ErrorAs(t, wrapped, &target)
 	assert.Same(t, e, target)
 }
+
+// An endpoint that echoes the request (a proxy, a debugging server, a
+// hostile host) cannot put the credential it received into error text.
+func TestEchoedCredentialsRedacted(t *testing.T) {
+	t.Parallel()
+	const assertion = "eyJhbGciOiJSUzI1NiJ9.eyJpc3MiOiJ4In0.c2lnbmF0dXJl"
+	s := &script{replies: []func(http.ResponseWriter, *http.Request){func(w http.ResponseWriter, r *http.Request) {
+		_ = r.ParseForm()
+		status(400, `{"error":"invalid_grant `+r.PostForm.Get("client_secret")+`","error_description":"bad assertion `+
+			r.PostForm.Get("assertion")+` for `+r.PostForm.Get("refresh_token")+` with ya29.a0AfH6SMBx and opaque `+r.PostForm.Get("opaque")+`"}`)(w, r)
+	}}}
+	srv, c := serve(t, s)
+	_, err := httpx.PostForm(context.Background(), httpx.Options{Client: c}, srv.URL, url.Values{
+		"assertion":     {assertion},
+		"client_secret": {"GOCSPX-abcdefghijkl"},
+		"refresh_token": {"1//0gabcdefghijkl"},
+		"opaque":        {"an-opaque-credential-value"},
+	})
+	var he *httpx.Error
+	require.ErrorAs(t, err, &he)
+	for _, leak := range []string{assertion, "eyJ", "GOCSPX-", "1//0g", "ya29.", "an-opaque-credential-value"} {
+		assert.NotContains(t, err.Error(), leak)
+	}
+	assert.Equal(t, "bad assertion [redacted] for [redacted] with [redacted] and opaque [redacted]", he.Description)
+	assert.Equal(t, "invalid_grant [redacted]", he.Code)
+}

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/url"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -93,6 +95,34 @@ func ParseGoogleError(body []byte) (code, description string) {
 		return clip(obj.Status), clip(obj.Message)
 	}
 	return "", ""
+}
+
+// credentialLike matches the credential shapes a server could echo back:
+// JWTs (assertions, ID tokens), Google access tokens, refresh tokens and
+// OAuth client secrets.
+var credentialLike = regexp.MustCompile(`eyJ[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]*\.?[A-Za-z0-9_\-]*|ya29\.[A-Za-z0-9_\-.]+|1//[A-Za-z0-9_\-]+|GOCSPX-[A-Za-z0-9_\-]+`)
+
+// redactEcho removes from server-provided text anything that looks like a
+// credential and every value of the request's form body of 16 bytes or
+// more, so an endpoint that echoes the request cannot put an assertion,
+// refresh token or client secret into an error string.
+func redactEcho(s string, reqBody []byte) string {
+	if s == "" {
+		return s
+	}
+	s = credentialLike.ReplaceAllString(s, "[redacted]")
+	if len(reqBody) > 0 {
+		if form, err := url.ParseQuery(string(reqBody)); err == nil {
+			for _, vs := range form {
+				for _, v := range vs {
+					if len(v) >= 16 {
+						s = strings.ReplaceAll(s, v, "[redacted]")
+					}
+				}
+			}
+		}
+	}
+	return s
 }
 
 func clip(s string) string {
