@@ -444,20 +444,24 @@ func TestEchoedCredentialsRedacted(t *testing.T) {
 	s := &script{replies: []func(http.ResponseWriter, *http.Request){func(w http.ResponseWriter, r *http.Request) {
 		_ = r.ParseForm()
 		status(400, `{"error":"invalid_grant `+r.PostForm.Get("client_secret")+`","error_description":"bad assertion `+
-			r.PostForm.Get("assertion")+` for `+r.PostForm.Get("refresh_token")+` with ya29.a0AfH6SMBx and opaque `+r.PostForm.Get("opaque")+`"}`)(w, r)
+			r.PostForm.Get("assertion")+` for `+r.PostForm.Get("refresh_token")+` with ya29.a0AfH6SMBx and opaque `+r.PostForm.Get("subject_token")+
+			` for audience `+r.PostForm.Get("audience")+`"}`)(w, r)
 	}}}
 	srv, c := serve(t, s)
 	_, err := httpx.PostForm(context.Background(), httpx.Options{Client: c}, srv.URL, url.Values{
 		"assertion":     {assertion},
 		"client_secret": {"GOCSPX-abcdefghijkl"},
 		"refresh_token": {"1//0gabcdefghijkl"},
-		"opaque":        {"an-opaque-credential-value"},
+		"subject_token": {"an-opaque-credential-value"},
+		"audience":      {"//iam.googleapis.com/projects/1/locations/global/workloadIdentityPools/p/providers/x"},
 	})
 	var he *httpx.Error
 	require.ErrorAs(t, err, &he)
 	for _, leak := range []string{assertion, "eyJ", "GOCSPX-", "1//0g", "ya29.", "an-opaque-credential-value"} {
 		assert.NotContains(t, err.Error(), leak)
 	}
-	assert.Equal(t, "bad assertion [redacted] for [redacted] with [redacted] and opaque [redacted]", he.Description)
+	assert.Equal(t, "bad assertion [redacted] for [redacted] with [redacted] and opaque [redacted]"+
+		" for audience //iam.googleapis.com/projects/1/locations/global/workloadIdentityPools/p/providers/x", he.Description,
+		"non-secret fields stay readable")
 	assert.Equal(t, "invalid_grant [redacted]", he.Code)
 }

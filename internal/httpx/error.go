@@ -102,10 +102,19 @@ func ParseGoogleError(body []byte) (code, description string) {
 // OAuth client secrets.
 var credentialLike = regexp.MustCompile(`eyJ[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]*\.?[A-Za-z0-9_\-]*|ya29\.[A-Za-z0-9_\-.]+|1//[A-Za-z0-9_\-]+|GOCSPX-[A-Za-z0-9_\-]+`)
 
+// secretFormFields are the OAuth, STS and PKCE form fields that carry a
+// credential. Other fields (grant_type, audience, scope) stay readable in
+// error text: they are what a user needs to diagnose a failure.
+var secretFormFields = []string{
+	"assertion", "client_assertion", "client_secret", "refresh_token",
+	"subject_token", "actor_token", "code", "code_verifier", "password",
+	"access_token", "id_token", "token",
+}
+
 // redactEcho removes from server-provided text anything that looks like a
-// credential and every value of the request's form body of 16 bytes or
-// more, so an endpoint that echoes the request cannot put an assertion,
-// refresh token or client secret into an error string.
+// credential and the value of every credential-carrying form field of the
+// request, so an endpoint that echoes the request cannot put an
+// assertion, refresh token or client secret into an error string.
 func redactEcho(s string, reqBody []byte) string {
 	if s == "" {
 		return s
@@ -113,9 +122,9 @@ func redactEcho(s string, reqBody []byte) string {
 	s = credentialLike.ReplaceAllString(s, "[redacted]")
 	if len(reqBody) > 0 {
 		if form, err := url.ParseQuery(string(reqBody)); err == nil {
-			for _, vs := range form {
-				for _, v := range vs {
-					if len(v) >= 16 {
+			for _, field := range secretFormFields {
+				for _, v := range form[field] {
+					if len(v) >= 8 {
 						s = strings.ReplaceAll(s, v, "[redacted]")
 					}
 				}

@@ -50,6 +50,9 @@ func TestUnverifiedClaimsErrors(t *testing.T) {
 		"empty header":  {"." + seg(`{}`) + ".", ErrMalformed},
 		"too large":     {strings.Repeat("a", MaxTokenSize+1), ErrTooLarge},
 		"not json":      {seg("x") + "." + seg("y") + ".", ErrMalformed},
+		"embedded CR":   {seg(`{"exp":1}`)[:2] + "\r" + seg(`{"exp":1}`)[2:] + "." + seg(`{"exp":1}`) + ".", ErrMalformed},
+		"embedded LF":   {seg(`{}`) + "." + seg(`{"exp":1}`) + "\n.", ErrMalformed},
+		"space":         {seg(`{}`) + ". " + seg(`{"exp":1}`) + ".", ErrMalformed},
 		"empty":         {"", ErrMalformed},
 	}
 	for name, tc := range cases {

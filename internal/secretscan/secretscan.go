@@ -6,8 +6,8 @@
 //	_, err := ts.Token()
 //	secretscan.Check(t, err, keyPEM, assertion)
 //
-// Two nets catch a leak: the explicit secrets given (the whole value and
-// every line or `\n`-separated piece of 16 bytes or more, so one line of a
+// Two nets catch a leak: the explicit secrets given (the whole value,
+// when 8 bytes or more, and every line or `\n`-separated piece of 16 bytes or more, so one line of a
 // PEM key is enough), and patterns for credentials the test may not know
 // (see [Patterns]).
 package secretscan
@@ -40,6 +40,11 @@ func Patterns() []Pattern {
 	}
 }
 
+// minSecret is the shortest explicit secret Find looks for: real
+// credentials are far longer, and a one-letter "secret" would match any
+// text.
+const minSecret = 8
+
 // minPiece is the shortest piece of an explicit secret that counts as a
 // leak: shorter fragments (a PEM armour line's "-----", a JSON brace)
 // occur in innocent text.
@@ -56,8 +61,8 @@ func Find(text string, secrets ...string) []string {
 		}
 	}
 	for i, s := range secrets {
-		if s == "" {
-			continue
+		if len(s) < minSecret {
+			continue // too short to tell apart from innocent text
 		}
 		if strings.Contains(text, s) {
 			found = append(found, fmt.Sprintf("secret #%d", i))
