@@ -465,3 +465,18 @@ func TestEchoedCredentialsRedacted(t *testing.T) {
 		"non-secret fields stay readable")
 	assert.Equal(t, "invalid_grant [redacted]", he.Code)
 }
+
+// A Retry-After too large for time.Duration once overflowed to a negative
+// wait, turning "come back in 300 years" into an immediate retry.
+func TestHugeRetryAfterIsNotImmediateRetry(t *testing.T) {
+	t.Parallel()
+	s := &script{replies: []func(http.ResponseWriter, *http.Request){status(503, ``, "Retry-After", "10000000000"), status(200, `{}`)}}
+	srv, c := serve(t, s)
+	var sl sleeps
+	_, err := post(context.Background(), httpx.Options{Client: c, Sleep: sl.sleep}, srv.URL)
+	var he *httpx.Error
+	require.ErrorAs(t, err, &he)
+	assert.Positive(t, he.RetryAfter)
+	assert.Empty(t, sl.got())
+	assert.EqualValues(t, 1, s.n.Load())
+}

@@ -141,18 +141,28 @@ func clip(s string) string {
 	return s
 }
 
+// maxRetryAfter caps a Retry-After value: far beyond any retry budget, and
+// small enough that adding it to an elapsed time cannot overflow.
+const maxRetryAfter = 365 * 24 * time.Hour
+
 // parseRetryAfter reads delay-seconds or an HTTP date. Unparseable or
-// negative values give 0.
+// negative values give 0; huge ones are capped at maxRetryAfter (a naive
+// seconds × time.Second overflows to a negative delay past 2^63 ns).
 func parseRetryAfter(v string, now time.Time) time.Duration {
-	if secs, err := strconv.Atoi(strings.TrimSpace(v)); err == nil {
-		if secs < 0 {
+	if secs, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64); err == nil {
+		if secs <= 0 {
 			return 0
 		}
+		if secs > int64(maxRetryAfter/time.Second) {
+			return maxRetryAfter
+		}
 		return time.Duration(secs) * time.Second
+	} else if ne, ok := err.(*strconv.NumError); ok && ne.Err == strconv.ErrRange && !strings.HasPrefix(strings.TrimSpace(v), "-") {
+		return maxRetryAfter
 	}
 	if t, err := http.ParseTime(v); err == nil {
 		if d := t.Sub(now); d > 0 {
-			return d
+			return min(d, maxRetryAfter)
 		}
 	}
 	return 0

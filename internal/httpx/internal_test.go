@@ -131,3 +131,16 @@ func FuzzParseGoogleError(f *testing.F) {
 		_ = e.Error()
 	})
 }
+
+func FuzzParseRetryAfter(f *testing.F) {
+	now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	f.Add("120")
+	f.Add("-1")
+	f.Add("99999999999999999999")
+	f.Add(now.Add(time.Minute).Format(http1123))
+	f.Fuzz(func(t *testing.T, v string) {
+		if d := parseRetryAfter(v, now); d < 0 || d > maxRetryAfter {
+			t.Fatalf("delay %s out of range for %q", d, v)
+		}
+	})
+}
