@@ -374,7 +374,8 @@ func TestIAMCredentials(t *testing.T) {
 	emu.AllowImpersonation(hop.Email, target1.Email)
 	assert.Equal(t, 200, postJSON(t, c, gen(target1.Email), tok, chain).Status)
 
-	assert.Equal(t, 400, postJSON(t, c, gen(target1.Email), tok, `{"audience":"a","delegates":["`+hop.Email+`"]}`).Status, "delegate must be a resource name")
+	assert.Equal(t, 400, postJSON(t, c, gen(target1.Email), tok, `{"audience":"a","delegates":["projects/-/serviceAccounts/"]}`).Status, "delegate without an email")
+	assert.Equal(t, 400, postJSON(t, c, gen(target1.Email), tok, `{"audience":"a","delegates":["organizations/1/roles/x"]}`).Status, "delegate that is no service account")
 	assert.Equal(t, 404, postJSON(t, c, gen(target1.Email), tok, `{"audience":"a","delegates":["projects/-/serviceAccounts/ghost@x"]}`).Status)
 	assert.Equal(t, 400, postJSON(t, c, gen(target1.Email), tok, `{"audience":""}`).Status)
 	assert.Equal(t, 400, postJSON(t, c, gen(target1.Email), tok, `not json`).Status)
@@ -384,7 +385,7 @@ func TestIAMCredentials(t *testing.T) {
 	emu.RevokeAccessToken(tok)
 	assert.Equal(t, 401, postJSON(t, c, gen(target1.Email), tok, body).Status)
 
-	assert.Equal(t, 14, emu.Count(idtokentest.EndpointGenerateIDToken), "every call but the unknown method is counted")
+	assert.Equal(t, 15, emu.Count(idtokentest.EndpointGenerateIDToken), "every call but the unknown method is counted")
 }
 
 func postFormRequest(t *testing.T, u string, form url.Values) *http.Request {
