@@ -7,6 +7,21 @@
 // valid. A failed refresh backs off exponentially; callers that need a
 // token during the backoff get the last error at once instead of
 // hammering the endpoint. No lock is held across I/O.
+//
+// # Goroutines and why there is no Close
+//
+// A Source owns no long-lived goroutine, timer or ticker. The only
+// goroutine it starts is one refresh, and only while that refresh is in
+// flight: it ends as soon as the fetch returns, and the fetch runs under a
+// context bounded by RefreshTimeout (detached from the caller's
+// cancellation, so one impatient caller cannot fail the refresh for the
+// others). Every fetch in this module honours its ctx through httpx, so
+// no refresh outlives RefreshTimeout even when every caller has given up
+// and the endpoint hangs. An idle Source is plain memory: dropping the
+// last reference lets the garbage collector reclaim it, so there is
+// nothing to Close, and the sources returned by the acquisition packages
+// can be created and discarded freely. (A custom Fetch that ignores ctx
+// would break this bound; do not write one.)
 package cache
 
 import (
