@@ -40,3 +40,24 @@ func TestGoogleBlock(t *testing.T) {
 	assert.Nil(t, c.Google)
 	assert.Contains(t, string(c.Raw), "not-a-number")
 }
+
+func TestKeysURLMustBeHTTPSOffLoopback(t *testing.T) {
+	t.Parallel()
+	for url, ok := range map[string]bool{
+		"https://keys.example/jwks":    true,
+		"http://127.0.0.1:8080/jwks":   true,
+		"http://[::1]:8080/jwks":       true,
+		"http://localhost/jwks":        true,
+		"http://keys.example/jwks":     false,
+		"http://10.0.0.1/jwks":         false,
+		"http://127.0.0.1.nip.io/jwks": false,
+		"ftp://keys.example/jwks":      false,
+	} {
+		_, err := verify.New(verify.Config{Preset: verify.GoogleIDToken, Audiences: []string{"a"}, KeysURL: url})
+		if ok {
+			assert.NoError(t, err, url)
+		} else {
+			assert.ErrorIs(t, err, verify.ErrConfig, url)
+		}
+	}
+}
