@@ -134,6 +134,7 @@ func (e *Emulator) routes() {
 	e.handle("GET /computeMetadata/v1/", EndpointMetadataOther, e.serveMetadataOther)
 	e.handle("GET /{$}", EndpointMetadataOther, e.serveMetadataRoot)
 	e.handle("POST /v1/projects/{project}/serviceAccounts/{nameAction}", "", e.serveIAM)
+	e.handle("POST /v1/token", EndpointSTS, e.serveSTS)
 }
 
 // handle registers a handler that counts requests and applies faults. An
