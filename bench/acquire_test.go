@@ -104,12 +104,12 @@ func cold(b *testing.B, env *coldEnv, newSource func() (oauth2.TokenSource, erro
 func BenchmarkColdKeyfile(b *testing.B) {
 	env := newColdEnv(b)
 	key := env.emu.NewServiceAccount("bench").KeyJSON()
-	b.Run("idtokens", func(b *testing.B) {
+	b.Run("impl=idtokens", func(b *testing.B) {
 		cold(b, env, func() (oauth2.TokenSource, error) {
 			return keyfile.NewTokenSource(context.Background(), keyfile.Config{Audience: audience, CredentialsJSON: key, HTTPClient: env.client})
 		})
 	})
-	b.Run("api-idtoken", func(b *testing.B) {
+	b.Run("impl=api-idtoken", func(b *testing.B) {
 		cold(b, env, func() (oauth2.TokenSource, error) {
 			return googleidtoken.NewTokenSource(env.ctx, audience, option.WithCredentialsJSON(key))
 		})
@@ -145,14 +145,14 @@ func BenchmarkColdImpersonate(b *testing.B) {
 	userJSON := emu.AuthorizedUserJSON(oc, emu.IssueRefreshToken(oc, user, federation.CloudPlatformScope))
 
 	cfg := impersonate.Config{Audience: audience, TargetPrincipal: target.Email, Endpoint: emu.IAMCredentialsURL(), HTTPClient: env.client}
-	b.Run("static-base", func(b *testing.B) {
+	b.Run("base=static", func(b *testing.B) {
 		cold(b, env, func() (oauth2.TokenSource, error) {
 			c := cfg
 			c.Base = static
 			return impersonate.NewTokenSource(context.Background(), c)
 		}, idtokentest.EndpointToken)
 	})
-	b.Run("authorized-user-base", func(b *testing.B) {
+	b.Run("base=authorized-user", func(b *testing.B) {
 		cold(b, env, func() (oauth2.TokenSource, error) {
 			base, err := impersonate.AuthorizedUserBase(context.Background(), userJSON, env.client)
 			if err != nil {
@@ -186,18 +186,18 @@ func BenchmarkColdKeyless(b *testing.B) {
 // BenchmarkColdFederation: Workload Identity Federation, a file-sourced
 // OIDC subject token, four ways:
 //
-//   - idtokens/direct: external_account file without
+//   - impl=idtokens-direct: external_account file without
 //     service_account_impersonation_url, Config.ServiceAccount set:
 //     STS, then generateIdToken with the federated token (2 round trips).
-//   - idtokens/impersonation-url: the file gcloud writes, with
+//   - impl=idtokens-impersonation-url: the file gcloud writes, with
 //     service_account_impersonation_url: still 2 round trips, the URL only
 //     names the target.
-//   - api-idtoken/impersonation-url: google.golang.org/api/idtoken on the
+//   - impl=api-idtoken-impersonation-url: google.golang.org/api/idtoken on the
 //     same file, through option.WithAuthCredentialsJSON(ExternalAccount)
 //     and the shared client in the context (the only way it routes to the
 //     emulator: option.WithHTTPClient drops its credentials, see
 //     federation.TestGoogleIDTokenVersusFederation).
-//   - classic-3-hop: the path one builds from golang.org/x/oauth2:
+//   - impl=classic-3-hop: the path one builds from golang.org/x/oauth2:
 //     externalaccount with the impersonation URL (STS, then
 //     generateAccessToken) as the base of generateIdToken; the two base
 //     round trips are counted in base-round-trips/op.
@@ -216,7 +216,7 @@ func BenchmarkColdFederation(b *testing.B) {
 	withURL := p.ExternalAccountJSON(idtokentest.ExternalAccountOptions{SubjectTokenFile: tokenFile, ServiceAccount: sa.Email})
 	baseEPs := []idtokentest.Endpoint{idtokentest.EndpointSTS, idtokentest.EndpointGenerateAccessToken}
 
-	b.Run("idtokens/direct", func(b *testing.B) {
+	b.Run("impl=idtokens-direct", func(b *testing.B) {
 		cold(b, env, func() (oauth2.TokenSource, error) {
 			return federation.NewTokenSource(context.Background(), federation.Config{
 				Audience: audience, CredentialsJSON: direct, ServiceAccount: sa.Email,
@@ -224,14 +224,14 @@ func BenchmarkColdFederation(b *testing.B) {
 			})
 		}, baseEPs...)
 	})
-	b.Run("idtokens/impersonation-url", func(b *testing.B) {
+	b.Run("impl=idtokens-impersonation-url", func(b *testing.B) {
 		cold(b, env, func() (oauth2.TokenSource, error) {
 			return federation.NewTokenSource(context.Background(), federation.Config{
 				Audience: audience, CredentialsJSON: withURL, HTTPClient: env.client,
 			})
 		}, baseEPs...)
 	})
-	b.Run("api-idtoken/impersonation-url", func(b *testing.B) {
+	b.Run("impl=api-idtoken-impersonation-url", func(b *testing.B) {
 		newSource := func() (oauth2.TokenSource, error) {
 			return googleidtoken.NewTokenSource(env.ctx, audience, option.WithAuthCredentialsJSON(option.ExternalAccount, withURL))
 		}
@@ -244,7 +244,7 @@ func BenchmarkColdFederation(b *testing.B) {
 		}
 		cold(b, env, newSource, baseEPs...)
 	})
-	b.Run("classic-3-hop", func(b *testing.B) {
+	b.Run("impl=classic-3-hop", func(b *testing.B) {
 		// The service account calls generateIdToken for itself with the
 		// access token it was impersonated into: it needs the role on itself.
 		emu.AllowImpersonation(sa.Email, sa.Email)
