@@ -100,7 +100,10 @@ func cold(b *testing.B, env *coldEnv, newSource func() (oauth2.TokenSource, erro
 // BenchmarkColdKeyfile: a service-account key file, one jwt-bearer round
 // trip (POST /token with target_audience), ours vs
 // google.golang.org/api/idtoken on the same key (its token_uri is the
-// emulator's) and the same HTTP client.
+// emulator's) and the same HTTP client, through both of its code paths:
+// api-idtoken is the one application default credentials take (and the
+// deprecated option.WithCredentialsJSON), api-idtoken-authlib the
+// cloud.google.com/go/auth one of option.WithAuthCredentialsJSON.
 func BenchmarkColdKeyfile(b *testing.B) {
 	env := newColdEnv(b)
 	key := env.emu.NewServiceAccount("bench").KeyJSON()
@@ -111,7 +114,13 @@ func BenchmarkColdKeyfile(b *testing.B) {
 	})
 	b.Run("impl=api-idtoken", func(b *testing.B) {
 		cold(b, env, func() (oauth2.TokenSource, error) {
+			//lint:ignore SA1019 the same path as ADC, what most users run
 			return googleidtoken.NewTokenSource(env.ctx, audience, option.WithCredentialsJSON(key))
+		})
+	})
+	b.Run("impl=api-idtoken-authlib", func(b *testing.B) {
+		cold(b, env, func() (oauth2.TokenSource, error) {
+			return googleidtoken.NewTokenSource(env.ctx, audience, option.WithAuthCredentialsJSON(option.ServiceAccount, key))
 		})
 	})
 }

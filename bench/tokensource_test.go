@@ -31,7 +31,16 @@ func BenchmarkCachedToken(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	// api/idtoken has two code paths: the one application default
+	// credentials take (oauth2.ReuseTokenSource over a JWT config; the
+	// deprecated option.WithCredentialsJSON reaches the same code), and the
+	// cloud.google.com/go/auth one that option.WithAuthCredentialsJSON takes.
+	//lint:ignore SA1019 the same path as ADC, what most users run
 	theirs, err := googleidtoken.NewTokenSource(ctx, audience, option.WithCredentialsJSON(key))
+	if err != nil {
+		b.Fatal(err)
+	}
+	theirsAuthlib, err := googleidtoken.NewTokenSource(ctx, audience, option.WithAuthCredentialsJSON(option.ServiceAccount, key))
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -58,7 +67,8 @@ func BenchmarkCachedToken(b *testing.B) {
 		ts   oauth2.TokenSource
 	}{
 		{"impl=floor-static", static}, {"impl=floor-clock", clock},
-		{"impl=idtokens", ours}, {"impl=oauth2.ReuseTokenSource", reuse}, {"impl=api-idtoken", theirs},
+		{"impl=idtokens", ours}, {"impl=oauth2.ReuseTokenSource", reuse},
+		{"impl=api-idtoken", theirs}, {"impl=api-idtoken-authlib", theirsAuthlib},
 	} {
 		b.Run(c.name, func(b *testing.B) {
 			if _, err := c.ts.Token(); err != nil {
