@@ -1,13 +1,12 @@
 package federation
 
 import (
-	"encoding/json"
-	"errors"
 	"fmt"
 	"net/url"
 	"regexp"
 	"strings"
 
+	"github.com/idtokens/idtokens/internal/credfile"
 	"golang.org/x/oauth2/google/externalaccount"
 )
 
@@ -56,23 +55,11 @@ var impersonationURL = regexp.MustCompile(`^(https?://[^/?#]+/)v1/projects/[^/]+
 // secret or header values.
 func ParseExternalAccount(data []byte) (*ExternalAccount, error) {
 	var f externalAccountFile
-	if err := json.Unmarshal(data, &f); err != nil {
-		var se *json.SyntaxError
-		if errors.As(err, &se) {
-			return nil, fmt.Errorf("%w: not JSON (syntax error at byte %d)", ErrInvalidCredentials, se.Offset)
-		}
-		var te *json.UnmarshalTypeError
-		if errors.As(err, &te) && te.Field != "" {
-			return nil, fmt.Errorf("%w: field %q has the wrong JSON type", ErrInvalidCredentials, te.Field)
-		}
-		return nil, fmt.Errorf("%w: not a JSON object", ErrInvalidCredentials)
+	if err := credfile.DecodeJSON(data, &f); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrInvalidCredentials, err)
 	}
-	switch f.Type {
-	case "external_account":
-	case "":
-		return nil, fmt.Errorf("%w: no \"type\" field", ErrInvalidCredentials)
-	default:
-		return nil, fmt.Errorf("%w: type is %q, want \"external_account\"", ErrInvalidCredentials, f.Type)
+	if err := credfile.CheckType(f.Type, "external_account"); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrInvalidCredentials, err)
 	}
 	var missing []string
 	if f.Audience == "" {

@@ -1,10 +1,7 @@
 package gcloud_test
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -19,6 +16,7 @@ import (
 
 	"github.com/idtokens/idtokens/gcloud"
 	"github.com/idtokens/idtokens/idtokentest"
+	"github.com/idtokens/idtokens/impersonate"
 )
 
 // TestRealGcloud runs the gcloud CLI installed on this machine, with a
@@ -95,18 +93,17 @@ func TestRealGcloud(t *testing.T) {
 		tok, err := ts.Token()
 		require.NoError(t, err)
 		assert.WithinDuration(t, time.Now().Add(time.Hour), tok.Expiry, 5*time.Minute, "gcloud reported the real expiry")
-		// The emulator knows the token as the caller's: it may impersonate
-		// the delegate with it.
+		// It is a base credential for package impersonate.
 		emu.AllowImpersonation(caller.Email, target.Email)
-		body, _ := json.Marshal(map[string]any{"audience": aud})
-		req, err := http.NewRequestWithContext(ctx, http.MethodPost,
-			emu.IAMCredentialsURL()+"v1/projects/-/serviceAccounts/"+target.Email+":generateIdToken", bytes.NewReader(body))
+		its, err := impersonate.NewTokenSource(ctx, impersonate.Config{
+			Audience: aud, TargetPrincipal: target.Email, Base: ts, Endpoint: emu.IAMCredentialsURL(),
+		})
 		require.NoError(t, err)
-		req.Header.Set("Authorization", "Bearer "+tok.AccessToken)
-		resp, err := http.DefaultClient.Do(req)
+		idt, err := its.Token()
 		require.NoError(t, err)
-		resp.Body.Close()
-		assert.Equal(t, http.StatusOK, resp.StatusCode)
+		p, err := v.Validate(ctx, idt.AccessToken, aud)
+		require.NoError(t, err)
+		assert.Equal(t, target.UniqueID, p.Subject)
 	})
 
 	// A person's account, as `gcloud auth login` would leave it: a refresh

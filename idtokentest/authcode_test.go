@@ -18,37 +18,37 @@ import (
 	"github.com/idtokens/idtokens/idtokentest"
 )
 
-const loopback = "http://127.0.0.1:8085/"
+const acLoopback = "http://127.0.0.1:8085/"
 
-var noFollow = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+var acNoFollow = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 
-func challengeOf(verifier string) string {
-	sum := sha256.Sum256([]byte(verifier))
+func acChallenge(v string) string {
+	sum := sha256.Sum256([]byte(v))
 	return base64.RawURLEncoding.EncodeToString(sum[:])
 }
 
-const verifier = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk-verifier-of-some-length"
+const acVerifier = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk-verifier-of-some-length"
 
-func authorize(t *testing.T, emu *idtokentest.Server, params url.Values) *http.Response {
+func acAuthorize(t *testing.T, emu *idtokentest.Server, params url.Values) *http.Response {
 	t.Helper()
-	resp, err := noFollow.Get(emu.AuthURL() + "?" + params.Encode())
+	resp, err := acNoFollow.Get(emu.AuthURL() + "?" + params.Encode())
 	require.NoError(t, err)
 	_, _ = io.Copy(io.Discard, resp.Body)
 	resp.Body.Close()
 	return resp
 }
 
-func goodParams(c idtokentest.OAuthClient) url.Values {
+func acParams(c idtokentest.OAuthClient) url.Values {
 	return url.Values{
-		"client_id": {c.ID}, "redirect_uri": {loopback}, "response_type": {"code"},
+		"client_id": {c.ID}, "redirect_uri": {acLoopback}, "response_type": {"code"},
 		"scope": {"openid email"}, "state": {"st-123"},
-		"code_challenge": {challengeOf(verifier)}, "code_challenge_method": {"S256"},
+		"code_challenge": {acChallenge(acVerifier)}, "code_challenge_method": {"S256"},
 		"access_type": {"offline"},
 	}
 }
 
-// redirectQuery returns the query of a 302 to the loopback redirect_uri.
-func redirectQuery(t *testing.T, resp *http.Response) url.Values {
+// acRedirectQuery returns the query of a 302 to the acLoopback redirect_uri.
+func acRedirectQuery(t *testing.T, resp *http.Response) url.Values {
 	t.Helper()
 	require.Equal(t, http.StatusFound, resp.StatusCode)
 	loc, err := url.Parse(resp.Header.Get("Location"))
@@ -58,7 +58,7 @@ func redirectQuery(t *testing.T, resp *http.Response) url.Values {
 	return loc.Query()
 }
 
-func exchangeCode(t *testing.T, emu *idtokentest.Server, form url.Values) (int, map[string]any) {
+func acRedeem(t *testing.T, emu *idtokentest.Server, form url.Values) (int, map[string]any) {
 	t.Helper()
 	resp, err := http.PostForm(emu.TokenURL(), form)
 	require.NoError(t, err)
@@ -68,14 +68,14 @@ func exchangeCode(t *testing.T, emu *idtokentest.Server, form url.Values) (int, 
 	return resp.StatusCode, m
 }
 
-func codeForm(c idtokentest.OAuthClient, code, verifier string) url.Values {
+func acCodeForm(c idtokentest.OAuthClient, code, v string) url.Values {
 	return url.Values{
-		"grant_type": {"authorization_code"}, "code": {code}, "redirect_uri": {loopback},
-		"client_id": {c.ID}, "client_secret": {c.Secret}, "code_verifier": {verifier},
+		"grant_type": {"authorization_code"}, "code": {code}, "redirect_uri": {acLoopback},
+		"client_id": {c.ID}, "client_secret": {c.Secret}, "code_verifier": {v},
 	}
 }
 
-func claimsOf(t *testing.T, raw string) map[string]any {
+func acClaims(t *testing.T, raw string) map[string]any {
 	t.Helper()
 	parts := strings.Split(raw, ".")
 	require.Len(t, parts, 3)
@@ -93,15 +93,15 @@ func TestAuthorizationCodeFlow(t *testing.T) {
 	user := emu.NewUser("ada@example.com")
 	emu.SetSignInUser(user)
 
-	q := redirectQuery(t, authorize(t, emu, goodParams(client)))
+	q := acRedirectQuery(t, acAuthorize(t, emu, acParams(client)))
 	assert.Equal(t, "st-123", q.Get("state"))
 	code := q.Get("code")
 	require.NotEmpty(t, code)
 	assert.Equal(t, 1, emu.Count(idtokentest.EndpointAuthorize))
 
-	status, reply := exchangeCode(t, emu, codeForm(client, code, verifier))
+	status, reply := acRedeem(t, emu, acCodeForm(client, code, acVerifier))
 	require.Equal(t, http.StatusOK, status, reply)
-	c := claimsOf(t, reply["id_token"].(string))
+	c := acClaims(t, reply["id_token"].(string))
 	assert.Equal(t, client.ID, c["aud"], "a user's ID token is for the OAuth client")
 	assert.Equal(t, user.Email, c["email"])
 	assert.Equal(t, user.Subject, c["sub"])
@@ -110,16 +110,16 @@ func TestAuthorizationCodeFlow(t *testing.T) {
 	assert.NotEmpty(t, reply["access_token"])
 
 	// A code is spent once.
-	status, reply = exchangeCode(t, emu, codeForm(client, code, verifier))
+	status, reply = acRedeem(t, emu, acCodeForm(client, code, acVerifier))
 	assert.Equal(t, http.StatusBadRequest, status)
 	assert.Equal(t, "invalid_grant", reply["error"])
 
 	// The refresh token gives fresh ID tokens.
-	status, reply = exchangeCode(t, emu, url.Values{
+	status, reply = acRedeem(t, emu, url.Values{
 		"grant_type": {"refresh_token"}, "refresh_token": {rt}, "client_id": {client.ID}, "client_secret": {client.Secret},
 	})
 	require.Equal(t, http.StatusOK, status, reply)
-	assert.Equal(t, user.Email, claimsOf(t, reply["id_token"].(string))["email"])
+	assert.Equal(t, user.Email, acClaims(t, reply["id_token"].(string))["email"])
 }
 
 func TestAuthorizationCodeRejections(t *testing.T) {
@@ -131,35 +131,35 @@ func TestAuthorizationCodeRejections(t *testing.T) {
 	client := emu.NewOAuthClient()
 	other := emu.NewOAuthClient()
 	newCode := func() string {
-		return redirectQuery(t, authorize(t, emu, goodParams(client))).Get("code")
+		return acRedirectQuery(t, acAuthorize(t, emu, acParams(client))).Get("code")
 	}
 	cases := map[string]struct {
 		form        func() url.Values
 		status      int
 		code, descr string
 	}{
-		"wrong verifier": {func() url.Values { return codeForm(client, newCode(), verifier+"x") }, 400, "invalid_grant", "Invalid code verifier."},
-		"no verifier":    {func() url.Values { return codeForm(client, newCode(), "") }, 400, "invalid_grant", "Missing code verifier."},
-		"unknown code":   {func() url.Values { return codeForm(client, "4/0nope", verifier) }, 400, "invalid_grant", "Malformed auth code."},
-		"no code":        {func() url.Values { return codeForm(client, "", verifier) }, 400, "invalid_request", "Missing required parameter: code"},
+		"wrong verifier": {func() url.Values { return acCodeForm(client, newCode(), acVerifier+"x") }, 400, "invalid_grant", "Invalid code verifier."},
+		"no verifier":    {func() url.Values { return acCodeForm(client, newCode(), "") }, 400, "invalid_grant", "Missing code verifier."},
+		"unknown code":   {func() url.Values { return acCodeForm(client, "4/0nope", acVerifier) }, 400, "invalid_grant", "Malformed auth code."},
+		"no code":        {func() url.Values { return acCodeForm(client, "", acVerifier) }, 400, "invalid_request", "Missing required parameter: code"},
 		"other client": {func() url.Values {
-			f := codeForm(other, newCode(), verifier)
+			f := acCodeForm(other, newCode(), acVerifier)
 			return f
 		}, 400, "invalid_grant", "Unauthorized"},
 		"wrong secret": {func() url.Values {
-			f := codeForm(client, newCode(), verifier)
+			f := acCodeForm(client, newCode(), acVerifier)
 			f.Set("client_secret", "nope")
 			return f
 		}, 401, "invalid_client", "The OAuth client was not found."},
 		"other redirect_uri": {func() url.Values {
-			f := codeForm(client, newCode(), verifier)
+			f := acCodeForm(client, newCode(), acVerifier)
 			f.Set("redirect_uri", "http://127.0.0.1:9999/")
 			return f
 		}, 400, "redirect_uri_mismatch", "Bad Request"},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
-			status, reply := exchangeCode(t, emu, tc.form())
+			status, reply := acRedeem(t, emu, tc.form())
 			assert.Equal(t, tc.status, status)
 			assert.Equal(t, tc.code, reply["error"])
 			assert.Equal(t, tc.descr, reply["error_description"])
@@ -170,15 +170,15 @@ func TestAuthorizationCodeRejections(t *testing.T) {
 		mu.Lock()
 		now = now.Add(idtokentest.AuthCodeLifetime + time.Second)
 		mu.Unlock()
-		status, reply := exchangeCode(t, emu, codeForm(client, code, verifier))
+		status, reply := acRedeem(t, emu, acCodeForm(client, code, acVerifier))
 		assert.Equal(t, 400, status)
 		assert.Equal(t, "invalid_grant", reply["error"])
 	})
 	t.Run("a failed attempt spends the code", func(t *testing.T) {
 		code := newCode()
-		status, _ := exchangeCode(t, emu, codeForm(client, code, "wrong"))
+		status, _ := acRedeem(t, emu, acCodeForm(client, code, "wrong"))
 		require.Equal(t, 400, status)
-		status, _ = exchangeCode(t, emu, codeForm(client, code, verifier))
+		status, _ = acRedeem(t, emu, acCodeForm(client, code, acVerifier))
 		assert.Equal(t, 400, status)
 	})
 }
@@ -188,7 +188,7 @@ func TestAuthorizeRequestErrors(t *testing.T) {
 	emu := idtokentest.NewServer(t)
 	client := emu.NewOAuthClient()
 	with := func(k, v string) url.Values {
-		p := goodParams(client)
+		p := acParams(client)
 		if v == "" {
 			p.Del(k)
 		} else {
@@ -206,7 +206,7 @@ func TestAuthorizeRequestErrors(t *testing.T) {
 		"oob redirect":       with("redirect_uri", "urn:ietf:wg:oauth:2.0:oob"),
 		"redirect with user": with("redirect_uri", "http://u:p@127.0.0.1:8085/"),
 	} {
-		resp := authorize(t, emu, p)
+		resp := acAuthorize(t, emu, p)
 		assert.Contains(t, []int{400, 401}, resp.StatusCode, name)
 		assert.Empty(t, resp.Header.Get("Location"), name)
 	}
@@ -221,17 +221,17 @@ func TestAuthorizeRequestErrors(t *testing.T) {
 		"plain PKCE":          {with("code_challenge_method", "plain"), "invalid_request"},
 		"short challenge":     {with("code_challenge", "abc"), "invalid_request"},
 	} {
-		q := redirectQuery(t, authorize(t, emu, tc.p))
+		q := acRedirectQuery(t, acAuthorize(t, emu, tc.p))
 		assert.Equal(t, tc.want, q.Get("error"), name)
 		assert.Equal(t, "st-123", q.Get("state"), name)
 		assert.Empty(t, q.Get("code"), name)
 	}
 	emu.SetSignInDenied(true)
-	q := redirectQuery(t, authorize(t, emu, goodParams(client)))
+	q := acRedirectQuery(t, acAuthorize(t, emu, acParams(client)))
 	assert.Equal(t, "access_denied", q.Get("error"))
 	assert.Equal(t, "st-123", q.Get("state"))
 	emu.SetSignInDenied(false)
-	q = redirectQuery(t, authorize(t, emu, goodParams(client)))
+	q = acRedirectQuery(t, acAuthorize(t, emu, acParams(client)))
 	assert.NotEmpty(t, q.Get("code"))
 	assert.Equal(t, idtokentest.DefaultSignInEmail, emu.SignInUser().Email)
 }

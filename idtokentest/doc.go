@@ -27,4 +27,12 @@
 // The emulator signs with its own code on the standard library's crypto,
 // never with this module's signing code, so a bug cannot hide on both
 // sides of a test.
+//
+// # For tests only
+//
+// The emulator mints tokens that look exactly like Google's, with keys it
+// generates at start-up and serves over plain HTTP, to anyone who asks.
+// Never deploy it and never use it (its keys, its certs URL, its token
+// URL) as a trust root outside tests: whoever reaches it can mint tokens
+// it accepts. Request bodies are capped at [MaxRequestBody].
 package idtokentest

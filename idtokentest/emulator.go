@@ -1,10 +1,12 @@
 package idtokentest
 
 import (
+	"bytes"
 	"crypto/rand"
 	"crypto/rsa"
 	"encoding/json"
 	"fmt"
+	"io"
 	"maps"
 	"net/http"
 	"strings"
@@ -29,6 +31,12 @@ const (
 	EndpointSTS                 Endpoint = "sts.token"          // POST /v1/token
 	EndpointAuthorize           Endpoint = "accounts.authorize" // GET /o/oauth2/v2/auth
 )
+
+// MaxRequestBody caps every request body the emulator reads (a
+// jwt-bearer form is about 1 KiB; a signJwt payload a few KiB). Larger
+// bodies get 413, so a runaway client cannot make a test allocate without
+// bound.
+const MaxRequestBody = 64 << 10
 
 // GoogleTokenURL is the audience Google's clients put in every jwt-bearer
 // assertion, whatever the key file's token_uri says. The emulator accepts
@@ -78,7 +86,9 @@ type Emulator struct {
 	counts       map[Endpoint]int
 	faults       map[Endpoint][]*faultEntry
 
-	iapKeys []*ecSigningKey // IAP keys, same rotation rule as googleKeys (iap.go)
+	stsOnce  sync.Once
+	stsState *stsState       // STS providers (sts.go)
+	iapKeys  []*ecSigningKey // IAP keys, same rotation rule as googleKeys (iap.go)
 }
 
 type signingKey struct {
@@ -140,14 +150,15 @@ func (e *Emulator) routes() {
 	e.handle("GET /computeMetadata/v1/", EndpointMetadataOther, e.serveMetadataOther)
 	e.handle("GET /{$}", EndpointMetadataOther, e.serveMetadataRoot)
 	e.handle("POST /v1/projects/{project}/serviceAccounts/{nameAction}", "", e.serveIAM)
-	e.handle("POST /v1/token", EndpointSTS, e.serveSTS)
 	e.handle("GET /o/oauth2/v2/auth", EndpointAuthorize, e.serveAuthorize)
+	e.handle("POST /v1/token", EndpointSTS, e.serveSTS)
 }
 
 // handle registers a handler that counts requests and applies faults. An
 // empty ep means the handler counts for itself (one path, many endpoints).
 func (e *Emulator) handle(pattern string, ep Endpoint, h func(http.ResponseWriter, *http.Request)) {
 	e.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+		r.Body = http.MaxBytesReader(w, r.Body, MaxRequestBody)
 		if ep != "" && e.intercept(ep, w, r) {
 			return
 		}
@@ -163,6 +174,9 @@ func (e *Emulator) intercept(ep Endpoint, w http.ResponseWriter, r *http.Request
 	latency := e.latency
 	f := e.takeFault(ep)
 	e.mu.Unlock()
+	if latency > 0 || (f != nil && f.Delay > 0) {
+		bufferBody(r)
+	}
 	if latency > 0 && !sleep(r, latency) {
 		return true
 	}
@@ -171,6 +185,27 @@ func (e *Emulator) intercept(ep Endpoint, w http.ResponseWriter, r *http.Request
 	}
 	return f.apply(w, r)
 }
+
+// bufferBody reads the (size-capped) request body before a wait. Until a
+// handler has read the body to EOF, net/http does not watch the connection,
+// so a client that gives up (or a server that closes) would not cancel
+// r.Context() and the wait would run to its end.
+func bufferBody(r *http.Request) {
+	if r.Body == nil || r.Body == http.NoBody {
+		return
+	}
+	b, err := io.ReadAll(r.Body)
+	_ = r.Body.Close()
+	if err != nil {
+		r.Body = io.NopCloser(errReader{err})
+		return
+	}
+	r.Body = io.NopCloser(bytes.NewReader(b))
+}
+
+type errReader struct{ err error }
+
+func (e errReader) Read([]byte) (int, error) { return 0, e.err }
 
 func sleep(r *http.Request, d time.Duration) bool {
 	t := time.NewTimer(d)

@@ -108,9 +108,15 @@ func (p *parsedJWS) str(name string) string {
 	return s
 }
 
+// num reads a NumericDate claim. Values outside [0, year 9999] are
+// refused: converting them to int64 would overflow (iat = -1e300 once
+// made exp-iat wrap around and pass the one-hour check).
 func (p *parsedJWS) num(name string) (int64, bool) {
 	f, ok := p.claims[name].(float64)
-	return int64(f), ok
+	if !ok || f < 0 || f > 253402300799 {
+		return 0, false
+	}
+	return int64(f), true
 }
 
 // rsaJWK renders an RSA public key as a JWK with the given kid.

@@ -3,6 +3,7 @@ package idtokentest
 import (
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -82,7 +83,7 @@ func (e *Emulator) serveMetadataIdentity(w http.ResponseWriter, r *http.Request)
 			"instance_id":                 "4242424242424242424",
 			"instance_name":               "emulated-instance",
 			"project_id":                  e.opts.ProjectID,
-			"project_number":              e.opts.ProjectNumber,
+			"project_number":              jsonNumberOrString(e.opts.ProjectNumber),
 			"zone":                        "us-central1-a",
 		}
 		if strings.EqualFold(q.Get("licenses"), "TRUE") {
@@ -183,4 +184,13 @@ func (e *Emulator) serveMetadataOther(w http.ResponseWriter, r *http.Request) {
 	default:
 		http.Error(w, "not found", http.StatusNotFound)
 	}
+}
+
+// jsonNumberOrString renders a numeric string as a JSON number (Google
+// sends project_number as a number), anything else as a string.
+func jsonNumberOrString(s string) any {
+	if n, err := strconv.ParseInt(s, 10, 64); err == nil {
+		return n
+	}
+	return s
 }

@@ -5,12 +5,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"runtime"
 	"slices"
 	"strings"
 	"sync"
 	"time"
-	"weak"
 )
 
 // Token-exchange wire values (RFC 8693 as Google's STS uses them).
@@ -115,8 +113,7 @@ type Provider struct {
 	pool     string // principal prefix up to and including the pool
 }
 
-// stsProvider is what the STS handler needs; it holds no *Emulator, so
-// the registry below does not keep emulators alive.
+// stsProvider is what the STS handler needs.
 type stsProvider struct {
 	issuer    string
 	kid       string
@@ -133,25 +130,15 @@ type stsProvider struct {
 	awsKeys map[string]awsCredential // by access key ID
 }
 
-// stsStates holds each emulator's providers, keyed weakly by emulator.
-// It lives here rather than in Emulator so that STS stays in this file.
-var stsStates sync.Map // weak.Pointer[Emulator] → *stsState
-
 type stsState struct {
 	mu        sync.Mutex
 	providers map[string]*stsProvider // by resource name (// form)
 }
 
+// sts returns the emulator's STS state, created on first use.
 func (e *Emulator) sts() *stsState {
-	key := weak.Make(e)
-	if v, ok := stsStates.Load(key); ok {
-		return v.(*stsState)
-	}
-	v, loaded := stsStates.LoadOrStore(key, &stsState{providers: map[string]*stsProvider{}})
-	if !loaded {
-		runtime.AddCleanup(e, func(k weak.Pointer[Emulator]) { stsStates.Delete(k) }, key)
-	}
-	return v.(*stsState)
+	e.stsOnce.Do(func() { e.stsState = &stsState{providers: map[string]*stsProvider{}} })
+	return e.stsState
 }
 
 // RegisterProvider registers a workload (or workforce) identity pool

@@ -1,6 +1,7 @@
 package idtokentest
 
 import (
+	"errors"
 	"net/http"
 	"strings"
 	"time"
@@ -14,6 +15,11 @@ const (
 // serveToken is the OAuth2 token endpoint: it dispatches on grant_type.
 func (e *Emulator) serveToken(w http.ResponseWriter, r *http.Request) {
 	if err := r.ParseForm(); err != nil {
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			oauthError(w, http.StatusRequestEntityTooLarge, "invalid_request", "Request body too large.")
+			return
+		}
 		oauthError(w, http.StatusBadRequest, "invalid_request", "Could not parse the request body.")
 		return
 	}

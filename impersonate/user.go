@@ -2,12 +2,12 @@ package impersonate
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
-	"strings"
 	"sync"
+
+	"github.com/idtokens/idtokens/internal/credfile"
 
 	"golang.org/x/oauth2"
 
@@ -27,55 +27,23 @@ const QuotaProjectExtra = "quota_project_id"
 
 // AuthorizedUser is a parsed authorized_user credentials file: what
 // `gcloud auth application-default login` writes to
-// ~/.config/gcloud/application_default_credentials.json.
-type AuthorizedUser struct {
-	Type           string `json:"type"`
-	ClientID       string `json:"client_id"`
-	ClientSecret   string `json:"client_secret"`
-	RefreshToken   string `json:"refresh_token"`
-	TokenURI       string `json:"token_uri"`
-	QuotaProjectID string `json:"quota_project_id"`
-	UniverseDomain string `json:"universe_domain"`
-}
+// ~/.config/gcloud/application_default_credentials.json. Its String and
+// GoString never print the secret or the refresh token.
+type AuthorizedUser = credfile.AuthorizedUser
 
-// String never prints the secret or the refresh token.
-func (u *AuthorizedUser) String() string {
-	return fmt.Sprintf("authorized_user credentials for OAuth client %s", u.ClientID)
-}
-
-// ParseAuthorizedUser parses and validates an authorized_user file.
-// Errors wrap ErrInvalidUserCredentials and never contain the secret or
-// the refresh token.
+// ParseAuthorizedUser parses and validates an authorized_user file; an
+// empty token_uri becomes DefaultTokenURL. Errors wrap
+// ErrInvalidUserCredentials and never contain the secret or the refresh
+// token.
 func ParseAuthorizedUser(data []byte) (*AuthorizedUser, error) {
-	var u AuthorizedUser
-	if err := json.Unmarshal(data, &u); err != nil {
-		var te *json.UnmarshalTypeError
-		if errors.As(err, &te) && te.Field != "" {
-			return nil, fmt.Errorf("%w: field %q has the wrong JSON type", ErrInvalidUserCredentials, te.Field)
-		}
-		return nil, fmt.Errorf("%w: not a JSON object", ErrInvalidUserCredentials)
-	}
-	if u.Type != "authorized_user" {
-		return nil, fmt.Errorf("%w: type is %q, want \"authorized_user\"", ErrInvalidUserCredentials, u.Type)
-	}
-	var missing []string
-	for _, f := range []struct{ name, v string }{
-		{"client_id", u.ClientID}, {"client_secret", u.ClientSecret}, {"refresh_token", u.RefreshToken},
-	} {
-		if f.v == "" {
-			missing = append(missing, f.name)
-		}
-	}
-	if len(missing) > 0 {
-		return nil, fmt.Errorf("%w: missing %s", ErrInvalidUserCredentials, strings.Join(missing, ", "))
+	u, err := credfile.ParseAuthorizedUser(data)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrInvalidUserCredentials, err)
 	}
 	if u.TokenURI == "" {
 		u.TokenURI = DefaultTokenURL
 	}
-	if err := checkURL(u.TokenURI, "token_uri"); err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrInvalidUserCredentials, err)
-	}
-	return &u, nil
+	return u, nil
 }
 
 // AuthorizedUserBase returns a cached source of the user's OAuth 2.0

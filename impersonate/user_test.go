@@ -160,7 +160,7 @@ func TestParseAuthorizedUser(t *testing.T) {
 		data []byte
 		text string
 	}{
-		"not json":        {[]byte(`{"type":`), "not a JSON object"},
+		"not json":        {[]byte(`{"type":`), "not JSON (syntax error"},
 		"service account": {with("type", "service_account"), `type is "service_account"`},
 		"no secret":       {with("client_secret", nil), "missing client_secret"},
 		"no refresh":      {with("refresh_token", ""), "missing refresh_token"},

@@ -18,5 +18,11 @@
 //
 // HTTP failures are [*HTTPError] values (status, Google's error and
 // error_description, Temporary()); local failures wrap the sentinels
-// below. Error texts never contain the key, the assertion or a token.
+// below. Error texts never contain the key, the assertion or a token
+// (a test drives every injectable failure and checks).
+//
+// Retries: 5xx, 408, 429 (Retry-After honoured) and dropped connections
+// are retried with jittered backoff within Config.Retry's bounds; other
+// 4xx are not. Repeating the jwt-bearer POST is safe: each exchange mints
+// an independent token.
 package keyfile

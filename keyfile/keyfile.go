@@ -12,12 +12,12 @@ import (
 	"net/http"
 	"net/url"
 	"os"
-	"strings"
 	"time"
 
 	"golang.org/x/oauth2"
 
 	"github.com/idtokens/idtokens/internal/cache"
+	"github.com/idtokens/idtokens/internal/credfile"
 	"github.com/idtokens/idtokens/internal/httpx"
 	"github.com/idtokens/idtokens/internal/jwt"
 )
@@ -99,31 +99,18 @@ func (k *Key) String() string {
 // ErrInvalidKey and never contain the key material.
 func ParseKey(data []byte) (*Key, error) {
 	var k Key
-	if err := json.Unmarshal(data, &k); err != nil {
-		var se *json.SyntaxError
-		if errors.As(err, &se) {
-			return nil, fmt.Errorf("%w: not JSON (syntax error at byte %d)", ErrInvalidKey, se.Offset)
-		}
-		var te *json.UnmarshalTypeError
-		if errors.As(err, &te) && te.Field != "" {
-			return nil, fmt.Errorf("%w: field %q has the wrong JSON type", ErrInvalidKey, te.Field)
-		}
-		return nil, fmt.Errorf("%w: not a JSON object", ErrInvalidKey)
+	if err := credfile.DecodeJSON(data, &k); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrInvalidKey, err)
 	}
-	if k.Type != "service_account" {
-		if k.Type == "" {
-			return nil, fmt.Errorf("%w: no \"type\" field", ErrInvalidKey)
+	if err := credfile.CheckType(k.Type, "service_account"); err != nil {
+		hint := ""
+		if k.Type != "" {
+			hint = " (for other credential types use package idtoken)"
 		}
-		return nil, fmt.Errorf("%w: type is %q, want \"service_account\" (for other credential types use package idtoken)", ErrInvalidKey, k.Type)
+		return nil, fmt.Errorf("%w: %w%s", ErrInvalidKey, err, hint)
 	}
-	var missing []string
-	for name, v := range map[string]string{"client_email": k.ClientEmail, "private_key": k.PrivateKey} {
-		if v == "" {
-			missing = append(missing, name)
-		}
-	}
-	if len(missing) > 0 {
-		return nil, fmt.Errorf("%w: missing %s", ErrInvalidKey, strings.Join(missing, ", "))
+	if m := credfile.Missing([2]string{"client_email", k.ClientEmail}, [2]string{"private_key", k.PrivateKey}); m != "" {
+		return nil, fmt.Errorf("%w: missing %s", ErrInvalidKey, m)
 	}
 	signer, err := parsePrivateKey(k.PrivateKey)
 	if err != nil {

@@ -2,12 +2,11 @@ package signin
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
-	"strings"
 	"time"
+
+	"github.com/idtokens/idtokens/internal/credfile"
 
 	"golang.org/x/oauth2"
 
@@ -17,60 +16,18 @@ import (
 
 // AuthorizedUser is a parsed authorized_user credentials file: what
 // `gcloud auth application-default login` writes
-// (~/.config/gcloud/application_default_credentials.json).
-type AuthorizedUser struct {
-	Type           string `json:"type"`
-	ClientID       string `json:"client_id"`
-	ClientSecret   string `json:"client_secret"`
-	RefreshToken   string `json:"refresh_token"`
-	TokenURI       string `json:"token_uri"`
-	QuotaProjectID string `json:"quota_project_id"`
-	UniverseDomain string `json:"universe_domain"`
-}
-
-// String never prints the secret or the refresh token.
-func (a *AuthorizedUser) String() string {
-	return "authorized_user credentials for OAuth client " + a.ClientID
-}
+// (~/.config/gcloud/application_default_credentials.json). Its String and
+// GoString never print the secret or the refresh token.
+type AuthorizedUser = credfile.AuthorizedUser
 
 // ParseAuthorizedUser parses and validates an authorized_user JSON.
 // Errors wrap ErrInvalidCredentials and never contain its secrets.
 func ParseAuthorizedUser(data []byte) (*AuthorizedUser, error) {
-	var a AuthorizedUser
-	if err := json.Unmarshal(data, &a); err != nil {
-		var se *json.SyntaxError
-		if errors.As(err, &se) {
-			return nil, fmt.Errorf("%w: not JSON (syntax error at byte %d)", ErrInvalidCredentials, se.Offset)
-		}
-		var te *json.UnmarshalTypeError
-		if errors.As(err, &te) && te.Field != "" {
-			return nil, fmt.Errorf("%w: field %q has the wrong JSON type", ErrInvalidCredentials, te.Field)
-		}
-		return nil, fmt.Errorf("%w: not a JSON object", ErrInvalidCredentials)
+	a, err := credfile.ParseAuthorizedUser(data)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrInvalidCredentials, err)
 	}
-	if a.Type != "authorized_user" {
-		if a.Type == "" {
-			return nil, fmt.Errorf("%w: no \"type\" field", ErrInvalidCredentials)
-		}
-		return nil, fmt.Errorf("%w: type is %q, want \"authorized_user\"", ErrInvalidCredentials, cleanText(a.Type))
-	}
-	var missing []string
-	for _, f := range []struct{ name, v string }{
-		{"client_id", a.ClientID}, {"client_secret", a.ClientSecret}, {"refresh_token", a.RefreshToken},
-	} {
-		if f.v == "" {
-			missing = append(missing, f.name)
-		}
-	}
-	if len(missing) > 0 {
-		return nil, fmt.Errorf("%w: missing %s", ErrInvalidCredentials, strings.Join(missing, ", "))
-	}
-	if a.TokenURI != "" {
-		if err := checkURL("token_uri", a.TokenURI); err != nil {
-			return nil, fmt.Errorf("%w: token_uri is not an absolute http(s) URL", ErrInvalidCredentials)
-		}
-	}
-	return &a, nil
+	return a, nil
 }
 
 // AuthorizedUserConfig configures FromAuthorizedUser. Every field is
@@ -94,9 +51,9 @@ type AuthorizedUserConfig struct {
 // `gcloud auth application-default login` that is gcloud's own OAuth
 // client, which a service accepts only if it allowlists it (IAP can). To
 // call a Cloud Run service or anything else that wants its own URL as the
-// audience, use these credentials' access token as the base of package
-// impersonate instead: generateIdToken then mints a service account's
-// token for any audience (the user needs
+// audience, pass the same file to impersonate.AuthorizedUserBase and use
+// that as the base of package impersonate instead: generateIdToken then
+// mints a service account's token for any audience (the user needs
 // roles/iam.serviceAccountTokenCreator on that service account).
 //
 // A refresh that the server refuses with invalid_grant (revoked, expired,

@@ -47,9 +47,9 @@
 // authorized_user JSON that `gcloud auth application-default login`
 // writes. Its ID tokens' audience is that file's client_id (gcloud's own
 // client), not a URL of your choosing: for a Cloud Run service, use the
-// same credentials' access token as the base of package impersonate,
-// whose generateIdToken mints a service account's ID token for any
-// audience.
+// same file with impersonate.AuthorizedUserBase as the base of package
+// impersonate, whose generateIdToken mints a service account's ID token
+// for any audience.
 //
 // HTTP failures are [*HTTPError] values; local failures wrap the
 // sentinels. Error texts never contain a code, token, refresh token or

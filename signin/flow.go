@@ -8,6 +8,8 @@ import (
 	"errors"
 	"fmt"
 	"html"
+	"io"
+	"log"
 	"net"
 	"net/http"
 	"net/url"
@@ -97,6 +99,7 @@ func (s *session) browserSignIn(ctx context.Context, cfg Config) (*tokenReply, e
 	srv := &http.Server{
 		Handler:           callbackHandler(state, done),
 		ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog:          log.New(io.Discard, "", 0), // a library does not write to the process's log
 	}
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()

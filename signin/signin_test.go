@@ -25,6 +25,7 @@ import (
 	"google.golang.org/api/option"
 
 	"github.com/idtokens/idtokens/idtokentest"
+	"github.com/idtokens/idtokens/impersonate"
 	"github.com/idtokens/idtokens/internal/httpx"
 	"github.com/idtokens/idtokens/internal/jwt"
 	"github.com/idtokens/idtokens/signin"
@@ -430,14 +431,18 @@ func TestAccessTokenSourceAsImpersonationBase(t *testing.T) {
 	assert.True(t, strings.HasPrefix(tok.AccessToken, "ya29."))
 	assert.False(t, tok.Expiry.IsZero())
 
-	// The emulator's IAM API takes it as the user's.
-	body, _ := json.Marshal(map[string]any{"audience": "https://svc.example"})
-	req, _ := http.NewRequest(http.MethodPost, emu.IAMCredentialsURL()+"v1/projects/-/serviceAccounts/"+sa.Email+":generateIdToken", bytes.NewReader(body))
-	req.Header.Set("Authorization", "Bearer "+tok.AccessToken)
-	resp, err := http.DefaultClient.Do(req)
+	// It is a base credential for package impersonate: the user's access
+	// token mints the service account's ID token for any audience.
+	its, err := impersonate.NewTokenSource(context.Background(), impersonate.Config{
+		Audience: "https://svc.example", TargetPrincipal: sa.Email, IncludeEmail: true,
+		Base: ts, Endpoint: emu.IAMCredentialsURL(),
+	})
 	require.NoError(t, err)
-	resp.Body.Close()
-	assert.Equal(t, http.StatusOK, resp.StatusCode)
+	idt, err := its.Token()
+	require.NoError(t, err)
+	c := claims(t, idt.AccessToken)
+	assert.Equal(t, []string{"https://svc.example"}, c.Audience)
+	assert.Equal(t, sa.Email, c.Email)
 }
 
 func TestConfigErrors(t *testing.T) {
@@ -576,3 +581,18 @@ func TestParseAuthorizedUserErrors(t *testing.T) {
 }
 
 func itoa(i int) string { return strconv.Itoa(i) }
+
+// A Save that cannot complete leaves no temporary file behind and reports
+// ErrStore.
+func TestFileStoreFailedSave(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	target := filepath.Join(dir, "token.json")
+	require.NoError(t, os.MkdirAll(filepath.Join(target, "occupied"), 0o700)) // rename over a non-empty dir fails
+	err := signin.FileStore{Path: target}.Save(context.Background(), "1//new-secret")
+	require.ErrorIs(t, err, signin.ErrStore)
+	assert.NotContains(t, err.Error(), "new-secret")
+	entries, err := os.ReadDir(dir)
+	require.NoError(t, err)
+	assert.Len(t, entries, 1, "the temporary file was removed")
+}

@@ -2,6 +2,7 @@ package verify
 
 import (
 	"fmt"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -76,7 +77,10 @@ type Config struct {
 	// Issuers overrides the preset's issuers (rarely needed).
 	Issuers []string
 	// KeysURL overrides the preset's JWKS URL (tests point it at
-	// idtokentest).
+	// idtokentest). It must be https, except on a loopback host
+	// (127.0.0.0/8, ::1, localhost): keys fetched over plain HTTP from
+	// the network could be swapped by anyone on the path, and the
+	// verifier trusts whatever keys it fetches.
 	KeysURL string
 
 	// AuthorizedParties, when set, requires the azp claim to be one of
@@ -171,6 +175,9 @@ func (c Config) validate() (Config, string, error) {
 	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
 		return c, "", fmt.Errorf("%w: KeysURL must be an absolute http(s) URL", ErrConfig)
 	}
+	if u.Scheme == "http" && !isLoopback(u.Hostname()) {
+		return c, "", fmt.Errorf("%w: KeysURL must be https (plain http only to a loopback host)", ErrConfig)
+	}
 	if c.Preset == IAP && c.RequireVerifiedEmail {
 		return c, "", fmt.Errorf("%w: IAP assertions carry no email_verified; do not set RequireVerifiedEmail", ErrConfig)
 	}
@@ -233,4 +240,15 @@ func IAPAudience(projectNumber, backendServiceID string) string {
 // /projects/PROJECT_NUMBER/apps/PROJECT_ID.
 func IAPAppEngineAudience(projectNumber, projectID string) string {
 	return "/projects/" + projectNumber + "/apps/" + projectID
+}
+
+// isLoopback reports whether host names this machine: localhost or a
+// loopback IP literal. No DNS lookup: a name that resolves to loopback
+// today may not tomorrow.
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }

@@ -159,9 +159,13 @@ func parseClaims(b []byte, c *Claims) error {
 			if v[0] != '{' {
 				return fmt.Errorf("%w: claim google is not an object", ErrMalformed)
 			}
-			c.Google = new(GoogleClaims)
-			if e := jsonUnmarshal(v, c.Google); e != nil {
-				return fmt.Errorf("%w: claim google: wrong types", ErrMalformed)
+			// Informational block: a shape we do not know (Google adding or
+			// retyping a field) must not make a genuine token unusable.
+			// Callers then see Google == nil, i.e. no access levels, which
+			// denies rather than grants; Raw still holds the block.
+			g := new(GoogleClaims)
+			if jsonUnmarshal(v, g) == nil {
+				c.Google = g
 			}
 			return nil
 		case "gcip":

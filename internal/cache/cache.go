@@ -7,6 +7,21 @@
 // valid. A failed refresh backs off exponentially; callers that need a
 // token during the backoff get the last error at once instead of
 // hammering the endpoint. No lock is held across I/O.
+//
+// # Goroutines and why there is no Close
+//
+// A Source owns no long-lived goroutine, timer or ticker. The only
+// goroutine it starts is one refresh, and only while that refresh is in
+// flight: it ends as soon as the fetch returns, and the fetch runs under a
+// context bounded by RefreshTimeout (detached from the caller's
+// cancellation, so one impatient caller cannot fail the refresh for the
+// others). Every fetch in this module honours its ctx through httpx, so
+// no refresh outlives RefreshTimeout even when every caller has given up
+// and the endpoint hangs. An idle Source is plain memory: dropping the
+// last reference lets the garbage collector reclaim it, so there is
+// nothing to Close, and the sources returned by the acquisition packages
+// can be created and discarded freely. (A custom Fetch that ignores ctx
+// would break this bound; do not write one.)
 package cache
 
 import (
@@ -93,6 +108,11 @@ type Source struct {
 	opt   Options
 
 	cur atomic.Pointer[entry]
+	// busy is true while a refresh runs or a backoff is pending (retryAt
+	// in the future): callers inside the early-refresh window then skip
+	// the lock entirely.
+	busy      atomic.Bool
+	retryAtNs atomic.Int64
 
 	mu       sync.Mutex
 	inflight *call
@@ -138,6 +158,9 @@ func (s *Source) TokenContext(ctx context.Context) (*oauth2.Token, error) {
 }
 
 func (s *Source) refreshInBackground(ctx context.Context, now time.Time) {
+	if s.busy.Load() || now.UnixNano() < s.retryAtNs.Load() {
+		return
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.inflight != nil || now.Before(s.retryAt) {
@@ -179,6 +202,7 @@ func (s *Source) refreshBlocking(ctx context.Context, now time.Time) (*oauth2.To
 // the lock only after fetch returns.
 func (s *Source) start(ctx context.Context) *call {
 	c := &call{done: make(chan struct{})}
+	s.busy.Store(true)
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.opt.RefreshTimeout)
 	go func() {
 		defer cancel()
@@ -201,7 +225,13 @@ func (s *Source) start(ctx context.Context) *call {
 			s.lastErr = err
 			c.err = err
 		}
+		var retryNs int64 // zero retryAt: 0, i.e. long past
+		if !s.retryAt.IsZero() {
+			retryNs = s.retryAt.UnixNano()
+		}
+		s.retryAtNs.Store(retryNs)
 		s.inflight = nil
+		s.busy.Store(false)
 		s.mu.Unlock()
 		close(c.done)
 	}()

@@ -3,6 +3,8 @@ package httpx
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -95,11 +97,45 @@ func NewClient() *http.Client {
 // Do sends r, retrying transient failures, and returns the 2xx reply or an
 // error. A non-2xx final reply is an *Error; a transport failure is
 // wrapped as is; ctx cancellation returns ctx.Err() wrapped.
+//
+// What is retried: 5xx, 408 and 429 replies, and transport failures that
+// say nothing about the request itself (connection refused or reset,
+// EOF or a truncated reply, timeouts). Never retried: other 4xx, 3xx
+// (redirects of a request with a body are not followed, see below), a
+// reply larger than MaxBody (ErrBodyTooLarge), TLS certificate and DNS
+// "no such host" failures, and malformed URLs.
+//
+// Do assumes r is safe to repeat, even after a failure that may have
+// reached the server (a connection reset mid-reply). That holds for every
+// request this module sends: the OAuth token endpoint (jwt-bearer,
+// refresh_token), STS token exchange and IAM Credentials
+// generateIdToken/generateAccessToken/signJwt each mint a fresh,
+// independent credential and change no state, so a repeat at worst
+// mints one more short-lived token. A caller with a non-idempotent
+// request must set Retry.MaxAttempts to 1.
+//
+// Waits: a Retry-After (seconds or HTTP date) is honoured as given; a
+// reply without one gets jittered exponential backoff. When the wait
+// would exceed 4×MaxDelay, the remaining MaxElapsed budget, or ctx's
+// deadline, Do gives up at once and returns the last failure (for an
+// *Error, RetryAfter tells the caller when to come back). The budget
+// counts both wall-clock time and the waits asked of Sleep, so injected
+// sleeps in tests consume it exactly as real ones do.
+//
+// Requests with a body (the POSTs that carry assertions, refresh tokens
+// or client secrets) do not follow redirects: a 3xx reply is returned as
+// an *Error, so a hostile or misconfigured endpoint cannot have the
+// credential re-posted elsewhere.
 func Do(ctx context.Context, o Options, r Request) (*Response, error) {
 	retry := o.Retry.withDefaults()
 	client := o.Client
 	if client == nil {
 		client = NewClient()
+	}
+	if r.Body != nil {
+		c := *client
+		c.CheckRedirect = noRedirect
+		client = &c
 	}
 	now := o.Now
 	if now == nil {
@@ -115,6 +151,7 @@ func Do(ctx context.Context, o Options, r Request) (*Response, error) {
 	}
 	endpoint := stripQuery(r.URL)
 	start := time.Now()
+	var slept time.Duration
 	var lastErr error
 	for attempt := 1; ; attempt++ {
 		resp, err := once(ctx, client, r, maxBody)
@@ -134,6 +171,7 @@ func Do(ctx context.Context, o Options, r Request) (*Response, error) {
 			}
 		default:
 			he := newError(endpoint, resp.StatusCode, resp.Header, resp.Body, now())
+			he.Code, he.Description = redactEcho(he.Code, r.Body), redactEcho(he.Description, r.Body)
 			lastErr = he
 			if !he.Temporary() {
 				return nil, he
@@ -146,16 +184,26 @@ func Do(ctx context.Context, o Options, r Request) (*Response, error) {
 		if delay == 0 {
 			delay = backoff(retry, attempt)
 		}
-		if delay > retry.MaxDelay*4 || time.Since(start)+delay > retry.MaxElapsed {
+		elapsed := max(time.Since(start), slept)
+		if delay > retry.MaxDelay*4 || elapsed+delay > retry.MaxElapsed {
 			// The server asks for a wait beyond our budget: report now
 			// rather than hang.
+			return nil, lastErr
+		}
+		if dl, ok := ctx.Deadline(); ok && time.Until(dl) < delay {
+			// The caller would give up during the wait: say why now.
 			return nil, lastErr
 		}
 		if err := sleep(ctx, delay); err != nil {
 			return nil, fmt.Errorf("%s %s: %w (last failure: %v)", r.Method, endpoint, err, lastErr)
 		}
+		slept += delay
 	}
 }
+
+// noRedirect stops a client from following a redirect; the 3xx reply is
+// then returned to Do as is.
+func noRedirect(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 
 func once(ctx context.Context, client *http.Client, r Request, maxBody int64) (*Response, error) {
 	var body io.Reader
@@ -164,7 +212,7 @@ func once(ctx context.Context, client *http.Client, r Request, maxBody int64) (*
 	}
 	req, err := http.NewRequestWithContext(ctx, r.Method, r.URL, body)
 	if err != nil {
-		return nil, err
+		return nil, errBadRequest{scrubURLError(err)}
 	}
 	for k, v := range r.Header {
 		req.Header[k] = v
@@ -174,6 +222,9 @@ func once(ctx context.Context, client *http.Client, r Request, maxBody int64) (*
 		return nil, scrubURLError(err)
 	}
 	defer resp.Body.Close()
+	if resp.ContentLength > maxBody {
+		return nil, fmt.Errorf("%w (%d bytes announced, limit %d)", ErrBodyTooLarge, resp.ContentLength, maxBody)
+	}
 	b, err := ReadLimited(resp.Body, maxBody)
 	if err != nil {
 		if errors.Is(err, ErrBodyTooLarge) {
@@ -191,7 +242,7 @@ func ReadLimited(r io.Reader, max int64) ([]byte, error) {
 		return nil, err
 	}
 	if int64(len(b)) > max {
-		return nil, fmt.Errorf("%w (%d bytes)", ErrBodyTooLarge, max)
+		return nil, fmt.Errorf("%w (limit %d bytes)", ErrBodyTooLarge, max)
 	}
 	return b, nil
 }
@@ -206,13 +257,37 @@ func scrubURLError(err error) error {
 	return err
 }
 
+// errBadRequest marks a request that could not even be built (a
+// malformed URL): repeating it cannot help.
+type errBadRequest struct{ err error }
+
+func (e errBadRequest) Error() string { return "invalid request: " + e.err.Error() }
+func (e errBadRequest) Unwrap() error { return e.err }
+
+// retryableTransport reports whether a transport failure may go away if
+// the request is sent again. Connection-level failures (refused, reset,
+// EOF, broken pipe, truncated reply, timeouts) may; failures that will
+// repeat identically (bad URL, no such host, TLS certificate rejected,
+// reply too large) may not. Unknown errors are not retried.
 func retryableTransport(err error) bool {
-	if errors.Is(err, ErrBodyTooLarge) {
+	var bad errBadRequest
+	if errors.Is(err, ErrBodyTooLarge) || errors.As(err, &bad) {
+		return false
+	}
+	var dnsErr *net.DNSError
+	if errors.As(err, &dnsErr) {
+		return dnsErr.IsTemporary || dnsErr.IsTimeout
+	}
+	var certErr *tls.CertificateVerificationError
+	var unknownCA x509.UnknownAuthorityError
+	var hostErr x509.HostnameError
+	var invalidCert x509.CertificateInvalidError
+	if errors.As(err, &certErr) || errors.As(err, &unknownCA) || errors.As(err, &hostErr) || errors.As(err, &invalidCert) {
 		return false
 	}
 	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
 		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.ECONNREFUSED) ||
-		errors.Is(err, syscall.EPIPE) {
+		errors.Is(err, syscall.ECONNABORTED) || errors.Is(err, syscall.EPIPE) {
 		return true
 	}
 	var ne net.Error

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/url"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -95,6 +97,43 @@ func ParseGoogleError(body []byte) (code, description string) {
 	return "", ""
 }
 
+// credentialLike matches the credential shapes a server could echo back:
+// JWTs (assertions, ID tokens), Google access tokens, refresh tokens and
+// OAuth client secrets.
+var credentialLike = regexp.MustCompile(`eyJ[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]*\.?[A-Za-z0-9_\-]*|ya29\.[A-Za-z0-9_\-.]+|1//[A-Za-z0-9_\-]+|GOCSPX-[A-Za-z0-9_\-]+`)
+
+// secretFormFields are the OAuth, STS and PKCE form fields that carry a
+// credential. Other fields (grant_type, audience, scope) stay readable in
+// error text: they are what a user needs to diagnose a failure.
+var secretFormFields = []string{
+	"assertion", "client_assertion", "client_secret", "refresh_token",
+	"subject_token", "actor_token", "code", "code_verifier", "password",
+	"access_token", "id_token", "token",
+}
+
+// redactEcho removes from server-provided text anything that looks like a
+// credential and the value of every credential-carrying form field of the
+// request, so an endpoint that echoes the request cannot put an
+// assertion, refresh token or client secret into an error string.
+func redactEcho(s string, reqBody []byte) string {
+	if s == "" {
+		return s
+	}
+	s = credentialLike.ReplaceAllString(s, "[redacted]")
+	if len(reqBody) > 0 {
+		if form, err := url.ParseQuery(string(reqBody)); err == nil {
+			for _, field := range secretFormFields {
+				for _, v := range form[field] {
+					if len(v) >= 8 {
+						s = strings.ReplaceAll(s, v, "[redacted]")
+					}
+				}
+			}
+		}
+	}
+	return s
+}
+
 func clip(s string) string {
 	if len(s) > maxErrorText {
 		return s[:maxErrorText] + "…"
@@ -102,18 +141,28 @@ func clip(s string) string {
 	return s
 }
 
+// maxRetryAfter caps a Retry-After value: far beyond any retry budget, and
+// small enough that adding it to an elapsed time cannot overflow.
+const maxRetryAfter = 365 * 24 * time.Hour
+
 // parseRetryAfter reads delay-seconds or an HTTP date. Unparseable or
-// negative values give 0.
+// negative values give 0; huge ones are capped at maxRetryAfter (a naive
+// seconds × time.Second overflows to a negative delay past 2^63 ns).
 func parseRetryAfter(v string, now time.Time) time.Duration {
-	if secs, err := strconv.Atoi(strings.TrimSpace(v)); err == nil {
-		if secs < 0 {
+	if secs, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64); err == nil {
+		if secs <= 0 {
 			return 0
 		}
+		if secs > int64(maxRetryAfter/time.Second) {
+			return maxRetryAfter
+		}
 		return time.Duration(secs) * time.Second
+	} else if ne, ok := err.(*strconv.NumError); ok && ne.Err == strconv.ErrRange && !strings.HasPrefix(strings.TrimSpace(v), "-") {
+		return maxRetryAfter
 	}
 	if t, err := http.ParseTime(v); err == nil {
 		if d := t.Sub(now); d > 0 {
-			return d
+			return min(d, maxRetryAfter)
 		}
 	}
 	return 0

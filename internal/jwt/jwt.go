@@ -66,8 +66,15 @@ func Split(raw string) (Parts, error) {
 }
 
 func decodeSegment(s string) ([]byte, error) {
-	// RawURLEncoding.Strict rejects padding, the standard alphabet and
-	// non-zero trailing bits, so each token has exactly one encoding.
+	// encoding/base64 skips '\r' and '\n' anywhere in its input, even in
+	// Strict mode, so check the alphabet first: together with Strict
+	// (which rejects padding and non-zero trailing bits) each token has
+	// exactly one encoding.
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; !('A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '-' || c == '_') {
+			return nil, fmt.Errorf("byte %d is not base64url", i)
+		}
+	}
 	return base64.RawURLEncoding.Strict().DecodeString(s)
 }
 

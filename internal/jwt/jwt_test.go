@@ -50,6 +50,9 @@ func TestUnverifiedClaimsErrors(t *testing.T) {
 		"empty header":  {"." + seg(`{}`) + ".", ErrMalformed},
 		"too large":     {strings.Repeat("a", MaxTokenSize+1), ErrTooLarge},
 		"not json":      {seg("x") + "." + seg("y") + ".", ErrMalformed},
+		"embedded CR":   {seg(`{"exp":1}`)[:2] + "\r" + seg(`{"exp":1}`)[2:] + "." + seg(`{"exp":1}`) + ".", ErrMalformed},
+		"embedded LF":   {seg(`{}`) + "." + seg(`{"exp":1}`) + "\n.", ErrMalformed},
+		"space":         {seg(`{}`) + ". " + seg(`{"exp":1}`) + ".", ErrMalformed},
 		"empty":         {"", ErrMalformed},
 	}
 	for name, tc := range cases {
@@ -65,16 +68,33 @@ func TestUnverifiedClaimsErrors(t *testing.T) {
 func FuzzUnverifiedClaims(f *testing.F) {
 	f.Add(tok(`{"aud":"a","exp":1}`))
 	f.Add(tok(`{"aud":["a"],"exp":1.5,"iat":0}`))
+	f.Add(tok(`{"exp":253402300799,"aud":null}`))
+	f.Add(tok(`{"exp":1e300}`))
 	f.Add("a.b.c")
 	f.Fuzz(func(t *testing.T, raw string) {
 		c, err := UnverifiedClaims(raw)
-		if err == nil && c.Expiry.IsZero() && !strings.Contains(raw, ".") {
-			t.Fatalf("accepted %q without exp", raw)
-		}
-		if p, err := Split(raw); err == nil {
-			if p.SigningInput != raw[:len(p.SigningInput)] {
-				t.Fatal("signing input is not a prefix of the token")
+		if err == nil {
+			if c.Expiry.IsZero() || c.Expiry.Year() > 9999 || c.Expiry.Before(time.Unix(0, 0)) {
+				t.Fatalf("accepted exp %v", c.Expiry)
 			}
+			if !c.IssuedAt.IsZero() && (c.IssuedAt.Year() > 9999 || c.IssuedAt.Before(time.Unix(0, 0))) {
+				t.Fatalf("accepted iat %v", c.IssuedAt)
+			}
+		} else if !errors.Is(err, ErrMalformed) && !errors.Is(err, ErrTooLarge) && !errors.Is(err, ErrNoExpiry) {
+			t.Fatalf("error outside the sentinels: %v", err)
+		}
+		p, err := Split(raw)
+		if err != nil {
+			return
+		}
+		// Strict decoding: each token has exactly one encoding, so
+		// re-encoding the parts gives the input back.
+		enc := base64.RawURLEncoding
+		if got := enc.EncodeToString(p.Header) + "." + enc.EncodeToString(p.Payload) + "." + enc.EncodeToString(p.Signature); got != raw {
+			t.Fatalf("non-canonical encoding accepted: %q re-encodes as %q", raw, got)
+		}
+		if p.SigningInput != raw[:len(p.SigningInput)] || len(raw) > MaxTokenSize {
+			t.Fatal("bad signing input or size cap")
 		}
 	})
 }
