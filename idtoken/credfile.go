@@ -13,6 +13,7 @@ import (
 
 	"github.com/idtokens/idtokens/federation"
 	"github.com/idtokens/idtokens/impersonate"
+	"github.com/idtokens/idtokens/internal/credfile"
 	"github.com/idtokens/idtokens/internal/httpx"
 	"github.com/idtokens/idtokens/keyfile"
 )
@@ -36,16 +37,8 @@ type credentialsFile struct {
 // the file's content.
 func parseCredentials(data []byte) (*credentialsFile, error) {
 	var f credentialsFile
-	if err := json.Unmarshal(data, &f); err != nil {
-		var se *json.SyntaxError
-		var te *json.UnmarshalTypeError
-		switch {
-		case errors.As(err, &se):
-			return nil, fmt.Errorf("not JSON (syntax error at byte %d)", se.Offset)
-		case errors.As(err, &te) && te.Field != "":
-			return nil, fmt.Errorf("field %q has the wrong JSON type", te.Field)
-		}
-		return nil, errors.New("not a JSON object")
+	if err := credfile.DecodeJSON(data, &f); err != nil {
+		return nil, err
 	}
 	if f.Type == "" {
 		return nil, errors.New(`no "type" field`)
