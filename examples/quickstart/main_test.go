@@ -9,9 +9,12 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
 
 	"github.com/idtokens/idtokens/idtokentest"
 )
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 func TestQuickstartRunsOffline(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
