@@ -5,7 +5,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -79,38 +78,6 @@ func FuzzParseCredentials(f *testing.F) {
 		_ = delegateEmails(cf.Delegates)
 		if len(cf.SourceCredentials) > 0 {
 			_, _ = parseCredentials(cf.SourceCredentials)
-		}
-	})
-}
-
-func TestParseMetadataToken(t *testing.T) {
-	t.Parallel()
-	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	tok, err := parseMetadataToken([]byte(`{"access_token":"ya29.x","expires_in":3599,"token_type":"Bearer"}`), now)
-	require.NoError(t, err)
-	assert.Equal(t, "ya29.x", tok.AccessToken)
-	assert.Equal(t, now.Add(3599*time.Second), tok.Expiry)
-	for _, bad := range []string{``, `[]`, `{"access_token":"ya29.x"}`, `{"access_token":"","expires_in":10}`, `{"access_token":"ya29.x","expires_in":-1}`, `{"access_token":"ya29.x","expires_in":1e9}`} {
-		_, err := parseMetadataToken([]byte(bad), now)
-		assert.Error(t, err, bad)
-	}
-}
-
-// FuzzParseMetadataToken: metadata replies are untrusted input.
-func FuzzParseMetadataToken(f *testing.F) {
-	f.Add([]byte(`{"access_token":"ya29.secret","expires_in":3599,"token_type":"Bearer"}`))
-	f.Add([]byte(`{"access_token":1}`))
-	f.Fuzz(func(t *testing.T, body []byte) {
-		now := time.Unix(1e9, 0)
-		tok, err := parseMetadataToken(body, now)
-		if err != nil {
-			if len(body) > 8 && strings.Contains(err.Error(), string(body)) {
-				t.Fatal("error quotes the reply")
-			}
-			return
-		}
-		if tok.AccessToken == "" || !tok.Expiry.After(now) {
-			t.Fatalf("accepted an unusable token: %+v", tok)
 		}
 	})
 }

@@ -30,7 +30,13 @@ func (d *detector) defaultOnGCE(ctx context.Context) bool {
 func (d *detector) fromMetadata() (*Detection, error) {
 	if target := d.opts.ImpersonateServiceAccount; target != "" {
 		// The attached account calls generateIdToken for the target.
-		ts, err := d.impersonate(d.metadataAccessBase(), target, d.opts.Delegates, "")
+		base, err := metadata.NewAccessTokenSource(d.ctx, metadata.AccessConfig{
+			Host: d.metadataHost(), HTTPClient: d.opts.HTTPClient, Now: d.opts.Now,
+		})
+		if err != nil {
+			return nil, err
+		}
+		ts, err := d.impersonate(base, target, d.opts.Delegates, "")
 		if err != nil {
 			return nil, fmt.Errorf("idtoken: impersonating from the metadata server: %w", err)
 		}
