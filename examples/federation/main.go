@@ -41,15 +41,9 @@ import (
 )
 
 func main() {
-	credentials := flag.String("credentials", os.Getenv("GOOGLE_APPLICATION_CREDENTIALS"), "external_account credential file (default $GOOGLE_APPLICATION_CREDENTIALS)")
-	audience := flag.String("audience", "", "ID token audience, e.g. the Cloud Run service URL")
-	serviceAccount := flag.String("service-account", "", "target service account email (default: from service_account_impersonation_url)")
-	includeEmail := flag.Bool("include-email", true, "put the email claim in the token")
-	call := flag.Bool("call", false, "send GET <audience> with the token and print the status")
-	emulate := flag.Bool("emulate", false, "run offline against the idtokentest emulator")
-	flag.Parse()
-
-	if err := run(*credentials, *audience, *serviceAccount, *includeEmail, *call, *emulate); err != nil {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := run(ctx, os.Args[1:], os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "error:", err)
 		var he *federation.HTTPError
 		if errors.As(err, &he) {
@@ -59,25 +53,36 @@ func main() {
 	}
 }
 
-func run(credentials, audience, serviceAccount string, includeEmail, call, emulate bool) error {
-	ctx := context.Background()
+func run(ctx context.Context, args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("federation", flag.ContinueOnError)
+	fs.SetOutput(stdout)
+	credentials := fs.String("credentials", os.Getenv("GOOGLE_APPLICATION_CREDENTIALS"), "external_account credential file (default $GOOGLE_APPLICATION_CREDENTIALS)")
+	audience := fs.String("audience", "", "ID token audience, e.g. the Cloud Run service URL")
+	serviceAccount := fs.String("service-account", "", "target service account email (default: from service_account_impersonation_url)")
+	includeEmail := fs.Bool("include-email", true, "put the email claim in the token")
+	call := fs.Bool("call", false, "send GET <audience> with the token and print the status")
+	emulate := fs.Bool("emulate", false, "run offline against the idtokentest emulator")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+
 	cfg := federation.Config{
-		Audience:        audience,
-		CredentialsFile: credentials,
-		ServiceAccount:  serviceAccount,
-		IncludeEmail:    includeEmail,
+		Audience:        *audience,
+		CredentialsFile: *credentials,
+		ServiceAccount:  *serviceAccount,
+		IncludeEmail:    *includeEmail,
 	}
 	var emu *idtokentest.Server
-	if emulate {
+	if *emulate {
 		var cleanup func()
 		var err error
-		emu, cleanup, err = emulated(&cfg)
+		emu, cleanup, err = emulated(&cfg, stdout)
 		if err != nil {
 			return err
 		}
 		defer cleanup()
-	} else if credentials == "" || audience == "" {
-		flag.Usage()
+	} else if *credentials == "" || *audience == "" {
+		fs.Usage()
 		return errors.New("-credentials and -audience are required (or use -emulate)")
 	}
 
@@ -93,18 +98,18 @@ func run(credentials, audience, serviceAccount string, includeEmail, call, emula
 	if err != nil {
 		return err
 	}
-	fmt.Println("audience:", claims["aud"])
+	fmt.Fprintln(stdout, "audience:", claims["aud"])
 	if email, ok := claims["email"]; ok {
-		fmt.Println("email:   ", email)
+		fmt.Fprintln(stdout, "email:   ", email)
 	}
-	fmt.Println("subject: ", claims["sub"])
-	fmt.Printf("expiry:   %s (in %s)\n", tok.Expiry.UTC().Format(time.RFC3339), time.Until(tok.Expiry).Round(time.Second))
+	fmt.Fprintln(stdout, "subject: ", claims["sub"])
+	fmt.Fprintf(stdout, "expiry:   %s (in %s)\n", tok.Expiry.UTC().Format(time.RFC3339), time.Until(tok.Expiry).Round(time.Second))
 	if emu != nil {
-		fmt.Printf("round trips: STS %d, generateIdToken %d, generateAccessToken %d\n",
+		fmt.Fprintf(stdout, "round trips: STS %d, generateIdToken %d, generateAccessToken %d\n",
 			emu.Count(idtokentest.EndpointSTS), emu.Count(idtokentest.EndpointGenerateIDToken), emu.Count(idtokentest.EndpointGenerateAccessToken))
 	}
-	if call && emu == nil {
-		return get(ctx, ts, audience)
+	if *call && emu == nil {
+		return get(ctx, ts, *audience, stdout)
 	}
 	return nil
 }
@@ -112,7 +117,7 @@ func run(credentials, audience, serviceAccount string, includeEmail, call, emula
 // emulated starts the emulator, a fake OIDC IdP (a pool provider), a
 // service account the IdP's subject may get ID tokens for, and writes a
 // subject token and an external_account file as a CI job would have.
-func emulated(cfg *federation.Config) (*idtokentest.Server, func(), error) {
+func emulated(cfg *federation.Config, stdout io.Writer) (*idtokentest.Server, func(), error) {
 	emu, err := idtokentest.Start(idtokentest.Options{})
 	if err != nil {
 		return nil, nil, err
@@ -137,9 +142,9 @@ func emulated(cfg *federation.Config) (*idtokentest.Server, func(), error) {
 		cleanup()
 		return nil, nil, err
 	}
-	fmt.Println("emulator:", emu.URL())
-	fmt.Println("provider:", p.Audience())
-	fmt.Println("principal:", p.Principal(subject))
+	fmt.Fprintln(stdout, "emulator:", emu.URL())
+	fmt.Fprintln(stdout, "provider:", p.Audience())
+	fmt.Fprintln(stdout, "principal:", p.Principal(subject))
 	cfg.CredentialsFile = credFile
 	cfg.CredentialsJSON = nil
 	if cfg.Audience == "" {
@@ -166,7 +171,7 @@ func peek(raw string) (map[string]any, error) {
 	return m, json.Unmarshal(b, &m)
 }
 
-func get(ctx context.Context, ts oauth2.TokenSource, target string) error {
+func get(ctx context.Context, ts oauth2.TokenSource, target string, stdout io.Writer) error {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, target, nil)
 	if err != nil {
 		return err
@@ -177,6 +182,6 @@ func get(ctx context.Context, ts oauth2.TokenSource, target string) error {
 	}
 	defer resp.Body.Close()
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
-	fmt.Printf("GET %s: %s\n%s\n", target, resp.Status, body)
+	fmt.Fprintf(stdout, "GET %s: %s\n%s\n", target, resp.Status, body)
 	return nil
 }

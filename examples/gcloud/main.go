@@ -17,6 +17,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -30,25 +31,40 @@ import (
 )
 
 func main() {
-	audience := flag.String("audience", "", "audience (--audiences); needs a service account")
-	impersonate := flag.String("impersonate", "", "service account to impersonate")
-	delegates := flag.String("delegates", "", "comma-separated delegation chain before -impersonate")
-	includeEmail := flag.Bool("include-email", false, "include the email claim (with -impersonate)")
-	account := flag.String("account", "", "gcloud account to use instead of the active one")
-	access := flag.Bool("access-token", false, "print an access token instead of an ID token")
-	binary := flag.String("gcloud", "", "gcloud binary (default: gcloud in PATH)")
-	emulate := flag.Bool("emulate", false, "run the real gcloud against the offline emulator")
-	flag.Parse()
-
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
+	if err := run(ctx, os.Args[1:], os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		var ge *gcloud.Error
+		if errors.As(err, &ge) && ge.ExitCode > 0 {
+			os.Exit(ge.ExitCode)
+		}
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("gcloud", flag.ContinueOnError)
+	fs.SetOutput(stdout)
+	audience := fs.String("audience", "", "audience (--audiences); needs a service account")
+	impersonate := fs.String("impersonate", "", "service account to impersonate")
+	delegates := fs.String("delegates", "", "comma-separated delegation chain before -impersonate")
+	includeEmail := fs.Bool("include-email", false, "include the email claim (with -impersonate)")
+	account := fs.String("account", "", "gcloud account to use instead of the active one")
+	access := fs.Bool("access-token", false, "print an access token instead of an ID token")
+	binary := fs.String("gcloud", "", "gcloud binary (default: gcloud in PATH)")
+	emulate := fs.Bool("emulate", false, "run the real gcloud against the offline emulator")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+
 	var env []string
 	if *emulate {
 		var cleanup func()
 		var err error
-		env, cleanup, err = emulated(ctx, *binary, audience, impersonate, delegates)
+		env, cleanup, err = emulated(ctx, stdout, *binary, audience, impersonate, delegates)
 		if err != nil {
-			fail(err)
+			return err
 		}
 		defer cleanup()
 	}
@@ -69,23 +85,24 @@ func main() {
 		})
 	}
 	if err != nil {
-		fail(err)
+		return err
 	}
 	tok, err := ts.Token()
 	if err != nil {
-		fail(err)
+		return err
 	}
-	fmt.Printf("token:   %s…\nexpires: %s (in %s)\n", tok.AccessToken[:min(24, len(tok.AccessToken))],
+	fmt.Fprintf(stdout, "token:   %s…\nexpires: %s (in %s)\n", tok.AccessToken[:min(24, len(tok.AccessToken))],
 		tok.Expiry.Format(time.RFC3339), time.Until(tok.Expiry).Round(time.Second))
 	if !*access {
-		fmt.Printf("claims:  %s\n", claims(tok.AccessToken))
+		fmt.Fprintf(stdout, "claims:  %s\n", claims(tok.AccessToken))
 	}
+	return nil
 }
 
 // emulated starts the emulator, activates a service account it minted in
 // a throwaway gcloud config, and returns the environment that points
 // gcloud at the emulator. It fills in the flags the user left empty.
-func emulated(ctx context.Context, binary string, audience, impersonate, delegates *string) ([]string, func(), error) {
+func emulated(ctx context.Context, stdout io.Writer, binary string, audience, impersonate, delegates *string) ([]string, func(), error) {
 	if binary == "" {
 		binary = "gcloud"
 	}
@@ -108,7 +125,8 @@ func emulated(ctx context.Context, binary string, audience, impersonate, delegat
 		*impersonate = "invoker"
 	}
 	*impersonate = emu.NewServiceAccount(*impersonate).Email
-	emu.AllowImpersonation(caller.Email, *impersonate)
+	// Grant impersonation only along the chain asked for (caller, the
+	// delegates, the target), as the IAM bindings would be for real.
 	from := caller.Email
 	if *delegates != "" {
 		var emails []string
@@ -118,9 +136,9 @@ func emulated(ctx context.Context, binary string, audience, impersonate, delegat
 			from = email
 			emails = append(emails, email)
 		}
-		emu.AllowImpersonation(from, *impersonate)
 		*delegates = strings.Join(emails, ",")
 	}
+	emu.AllowImpersonation(from, *impersonate)
 	if *audience == "" {
 		*audience = "https://hello-abc123-uc.a.run.app"
 	}
@@ -137,6 +155,7 @@ func emulated(ctx context.Context, binary string, audience, impersonate, delegat
 		"CLOUDSDK_API_ENDPOINT_OVERRIDES_IAMCREDENTIALS=" + emu.IAMCredentialsURL(),
 		"CLOUDSDK_AUTH_TOKEN_HOST=" + emu.TokenURL(),
 		"GCE_METADATA_ROOT=" + emu.MetadataHost(),
+		"GCE_METADATA_IP=" + emu.MetadataHost(),
 		"NO_PROXY=127.0.0.1,localhost", "no_proxy=127.0.0.1,localhost",
 	}
 	cmd := exec.CommandContext(ctx, bin, "auth", "activate-service-account", "--key-file="+key)
@@ -145,7 +164,7 @@ func emulated(ctx context.Context, binary string, audience, impersonate, delegat
 		cleanup()
 		return nil, nil, fmt.Errorf("gcloud auth activate-service-account: %w: %s", err, out)
 	}
-	fmt.Fprintf(os.Stderr, "emulator at %s; gcloud signed in as %s, impersonating %s\n", emu.URL(), caller.Email, *impersonate)
+	fmt.Fprintf(stdout, "emulator at %s; gcloud signed in as %s, impersonating %s\n", emu.URL(), caller.Email, *impersonate)
 	return env, cleanup, nil
 }
 
@@ -164,13 +183,4 @@ func claims(raw string) string {
 	}
 	out, _ := json.MarshalIndent(m, "         ", "  ")
 	return string(out)
-}
-
-func fail(err error) {
-	fmt.Fprintln(os.Stderr, err)
-	var ge *gcloud.Error
-	if errors.As(err, &ge) && ge.ExitCode > 0 {
-		os.Exit(ge.ExitCode)
-	}
-	os.Exit(1)
 }
