@@ -221,7 +221,7 @@ func NewTokenSource(ctx context.Context, cfg Config) (oauth2.TokenSource, error)
 		return nil, err
 	}
 	if cfg.IncludeEmail && cfg.ImpersonateServiceAccount == "" {
-		return nil, fmt.Errorf("%w: %w", ErrInvalidConfig, ErrIncludeEmailNeedsImpersonation)
+		return nil, alsoIs{ErrIncludeEmailNeedsImpersonation, ErrInvalidConfig}
 	}
 	args := []string{"auth", "print-identity-token", "--format=value(id_token)"}
 	if cfg.Audience != "" {
@@ -369,3 +369,11 @@ func errorsIsAny(err error, targets ...error) bool {
 	}
 	return false
 }
+
+// alsoIs is err, with its own text, that also matches another sentinel
+// under errors.Is (here: a specific config error that is also
+// ErrInvalidConfig, without printing "gcloud: " twice).
+type alsoIs struct{ err, also error }
+
+func (a alsoIs) Error() string   { return a.err.Error() }
+func (a alsoIs) Unwrap() []error { return []error{a.err, a.also} }

@@ -367,9 +367,11 @@ func TestConfigErrors(t *testing.T) {
 			require.Error(t, err)
 			if tc.want != nil {
 				assert.ErrorIs(t, err, tc.want)
+				assert.ErrorIs(t, err, gcloud.ErrInvalidConfig, "every construction error is an invalid Config")
 			}
 			assert.Contains(t, err.Error(), tc.text)
 			assert.True(t, strings.HasPrefix(err.Error(), "gcloud: "), err.Error())
+			assert.Equal(t, 1, strings.Count(err.Error(), "gcloud: "), "prefix once: %s", err)
 		})
 	}
 	ctx, cancel := context.WithCancel(context.Background())

@@ -67,7 +67,7 @@ func TestUsageErrors(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"-include-email"}, "gcloud: invalid Config: gcloud: IncludeEmail requires ImpersonateServiceAccount"},
+		{[]string{"-include-email"}, "gcloud: IncludeEmail requires ImpersonateServiceAccount"},
 		{[]string{"-delegates", "relay@p.iam.gserviceaccount.com"}, "gcloud: invalid Config: Delegates need ImpersonateServiceAccount"},
 	} {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
