@@ -30,6 +30,12 @@ const DefaultTokenURL = "https://oauth2.googleapis.com/token"
 // catches them all.
 type HTTPError = httpx.Error
 
+// Retry bounds the retries of transient failures (5xx, 429, connection
+// errors): MaxAttempts, BaseDelay, MaxDelay, MaxElapsed. The zero value
+// is the defaults (4 attempts, 30 s in all); MaxAttempts 1 disables them.
+// It is the same type in every package of this module.
+type Retry = httpx.Retry
+
 // Sentinel errors; test with errors.Is.
 var (
 	ErrNoAudience   = errors.New("keyfile: Config.Audience is required")
@@ -67,7 +73,7 @@ type Config struct {
 	// timeout. Its transport must not add credentials of its own.
 	HTTPClient *http.Client
 	// Retry bounds retries of transient failures (zero: defaults).
-	Retry httpx.Retry
+	Retry Retry
 	// EarlyRefresh is how long before expiry a background refresh starts
 	// (0: 5 min; negative: never early).
 	EarlyRefresh time.Duration

@@ -35,7 +35,7 @@ import (
 const aud = "https://hello-abc123-uc.a.run.app"
 
 // noRetry keeps failure tests fast and their request counts exact.
-var noRetry = httpx.Retry{MaxAttempts: 1}
+var noRetry = keyfile.Retry{MaxAttempts: 1} // the public alias users write
 
 func TestIDTokenFromKeyFile(t *testing.T) {
 	t.Parallel()

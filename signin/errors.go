@@ -11,6 +11,12 @@ import (
 // catches them all.
 type HTTPError = httpx.Error
 
+// Retry bounds the retries of transient failures (5xx, 429, connection
+// errors): MaxAttempts, BaseDelay, MaxDelay, MaxElapsed. The zero value
+// is the defaults (4 attempts, 30 s in all); MaxAttempts 1 disables them.
+// It is the same type in every package of this module.
+type Retry = httpx.Retry
+
 // Sentinel errors; test with errors.Is.
 var (
 	// ErrInvalidConfig: the Config cannot work (no client ID, scopes

@@ -73,7 +73,7 @@ type Config struct {
 	// 30 s timeout.
 	HTTPClient *http.Client
 	// Retry bounds retries of transient failures (zero: defaults).
-	Retry httpx.Retry
+	Retry Retry
 	// EarlyRefresh is how long before expiry a background refresh starts
 	// (0: 5 min; negative: never early).
 	EarlyRefresh time.Duration

@@ -26,14 +26,13 @@ import (
 
 	"github.com/idtokens/idtokens/idtokentest"
 	"github.com/idtokens/idtokens/impersonate"
-	"github.com/idtokens/idtokens/internal/httpx"
 	"github.com/idtokens/idtokens/internal/jwt"
 	"github.com/idtokens/idtokens/signin"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
-var noRetry = httpx.Retry{MaxAttempts: 1}
+var noRetry = signin.Retry{MaxAttempts: 1} // the public alias users write
 
 // browser plays the person's browser: it visits the sign-in URL and
 // follows the emulator's redirect to the loopback listener. It records
