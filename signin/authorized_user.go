@@ -11,7 +11,6 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/idtokens/idtokens/internal/cache"
-	"github.com/idtokens/idtokens/internal/httpx"
 )
 
 // AuthorizedUser is a parsed authorized_user credentials file: what
@@ -38,7 +37,7 @@ type AuthorizedUserConfig struct {
 	TokenURL string
 	// HTTPClient, Retry, EarlyRefresh and Now are as in Config.
 	HTTPClient   *http.Client
-	Retry        httpx.Retry
+	Retry        Retry
 	EarlyRefresh time.Duration
 	Now          func() time.Time
 }
