@@ -198,6 +198,7 @@ func run(ctx context.Context, out io.Writer) error {
 	if err := tw.Flush(); err != nil {
 		return err
 	}
+	fmt.Fprintln(out, "gcloud CLI (package gcloud) needs the gcloud binary: go run ./examples/gcloud -emulate")
 	return iapDemo(ctx, emu, out)
 }
 
