@@ -17,6 +17,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/idtokens/idtokens/internal/fakeclock"
+
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
@@ -299,25 +301,12 @@ func TestSTSRetried(t *testing.T) {
 	assert.Equal(t, 2, f.emu.Count(idtokentest.EndpointSTS))
 }
 
-// fakeClock is shared by the emulator and the token source.
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *fakeClock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *fakeClock) Add(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
-
 // Once the ID token (and the federated token, which lives no longer)
 // expires, the source exchanges the subject token again: the rotated one
 // a CI job wrote into the file.
 func TestExpiredTokensReExchanged(t *testing.T) {
 	t.Parallel()
-	clock := &fakeClock{t: time.Now()}
+	clock := fakeclock.New(time.Now())
 	f := newFixture(t, idtokentest.Options{Now: clock.Now, TokenLifetime: 20 * time.Minute},
 		idtokentest.ProviderOptions{TokenLifetime: 10 * time.Minute})
 	f.writeSubjectToken(t, f.p.SignSubjectToken(subject, "", 25*time.Minute))
@@ -357,7 +346,7 @@ func TestExpiredTokensReExchanged(t *testing.T) {
 // background refresh (STS + IAM) runs.
 func TestEarlyRefresh(t *testing.T) {
 	t.Parallel()
-	clock := &fakeClock{t: time.Now()}
+	clock := fakeclock.New(time.Now())
 	f := newFixture(t, idtokentest.Options{Now: clock.Now}, idtokentest.ProviderOptions{})
 	f.writeSubjectToken(t, f.p.SignSubjectToken(subject, "", 3*time.Hour))
 	ts, err := federation.NewTokenSource(context.Background(), federation.Config{

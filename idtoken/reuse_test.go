@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/idtokens/idtokens/internal/fakeclock"
+
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"golang.org/x/oauth2"
@@ -16,23 +18,9 @@ import (
 	"github.com/idtokens/idtokens/idtokentest"
 )
 
-// clock is a manual clock for tests.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
+func newClock() *fakeclock.Clock { return fakeclock.New(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)) }
 
-func newClock() *clock { return &clock{t: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)} }
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
+// clock is a manual clock for tests.
 
 // funcSource is an oauth2.TokenSource (not a ContextTokenSource) that
 // counts its calls.

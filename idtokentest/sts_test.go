@@ -6,9 +6,10 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/idtokens/idtokens/internal/fakeclock"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -66,22 +67,10 @@ func generateIDToken(t *testing.T, emu *idtokentest.Server, bearer, sa string) i
 	return resp.StatusCode
 }
 
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) add(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
-
 func TestSTSExchange(t *testing.T) {
 	t.Parallel()
-	clk := &clock{t: time.Now()}
-	emu := idtokentest.NewServer(t, idtokentest.Options{Now: clk.now, ProjectNumber: "42"})
+	clk := fakeclock.New(time.Now())
+	emu := idtokentest.NewServer(t, idtokentest.Options{Now: clk.Now, ProjectNumber: "42"})
 	p := emu.RegisterProvider(idtokentest.ProviderOptions{Pool: "ci", Provider: "gh", TokenLifetime: 10 * time.Minute})
 	assert.Equal(t, "//iam.googleapis.com/projects/42/locations/global/workloadIdentityPools/ci/providers/gh", p.Audience())
 	assert.Equal(t, "principal://iam.googleapis.com/projects/42/locations/global/workloadIdentityPools/ci/subject/alice", p.Principal("alice"))
@@ -96,7 +85,7 @@ func TestSTSExchange(t *testing.T) {
 	assert.Equal(t, 1, emu.Count(idtokentest.EndpointSTS))
 
 	assert.Equal(t, http.StatusOK, generateIDToken(t, emu, r.AccessToken, sa.Email), "federated token accepted by IAM")
-	clk.add(11 * time.Minute)
+	clk.Add(11 * time.Minute)
 	assert.Equal(t, http.StatusUnauthorized, generateIDToken(t, emu, r.AccessToken, sa.Email), "expired federated token refused")
 
 	// Another subject gets a token, but no permission.

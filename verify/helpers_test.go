@@ -1,17 +1,21 @@
 package verify_test
 
 import (
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/idtokens/idtokens/internal/fakeclock"
 
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 
 	"github.com/idtokens/idtokens/idtokentest"
-	"github.com/idtokens/idtokens/internal/httpx"
 	"github.com/idtokens/idtokens/verify"
 )
+
+func newClock() *fakeclock.Clock {
+	return fakeclock.New(time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC))
+}
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
@@ -21,30 +25,10 @@ const (
 
 var iapAud = verify.IAPAudience("123456789012", "987654321")
 
-// clock is a settable test clock shared by the emulator and the verifier.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newClock() *clock { return &clock{t: time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
-
 // env is an emulator and a clock for one test.
 type env struct {
 	emu *idtokentest.Server
-	clk *clock
+	clk *fakeclock.Clock
 }
 
 func newEnv(t testing.TB, opts ...idtokentest.Options) *env {
@@ -62,31 +46,24 @@ func newEnv(t testing.TB, opts ...idtokentest.Options) *env {
 // the config.
 func (e *env) google(t testing.TB, mod ...func(*verify.Config)) *verify.Verifier {
 	t.Helper()
-	cfg := verify.Config{
-		Preset:     verify.GoogleIDToken,
-		Audiences:  []string{runAud},
-		KeysURL:    e.emu.CertsURL(),
-		HTTPClient: e.emu.Client(),
-		Now:        e.clk.Now,
-		Retry:      httpx.Retry{MaxAttempts: 1},
-	}
-	for _, m := range mod {
-		m(&cfg)
-	}
-	v, err := verify.New(cfg)
-	require.NoError(t, err)
-	return v
+	return e.verifier(t, verify.GoogleIDToken, runAud, e.emu.CertsURL(), mod)
 }
 
+// iap returns an IAP verifier on the emulator; mod may adjust the config.
 func (e *env) iap(t testing.TB, mod ...func(*verify.Config)) *verify.Verifier {
 	t.Helper()
+	return e.verifier(t, verify.IAP, iapAud, e.emu.IAPKeysURL(), mod)
+}
+
+func (e *env) verifier(t testing.TB, p verify.Preset, aud, keysURL string, mod []func(*verify.Config)) *verify.Verifier {
+	t.Helper()
 	cfg := verify.Config{
-		Preset:     verify.IAP,
-		Audiences:  []string{iapAud},
-		KeysURL:    e.emu.IAPKeysURL(),
+		Preset:     p,
+		Audiences:  []string{aud},
+		KeysURL:    keysURL,
 		HTTPClient: e.emu.Client(),
 		Now:        e.clk.Now,
-		Retry:      httpx.Retry{MaxAttempts: 1},
+		Retry:      verify.Retry{MaxAttempts: 1},
 	}
 	for _, m := range mod {
 		m(&cfg)

@@ -30,12 +30,12 @@ func TestKeysCacheControlHonoured(t *testing.T) {
 	}
 	assert.Equal(t, 1, e.emu.Count(idtokentest.EndpointCerts))
 
-	e.clk.Advance(2*time.Hour - time.Second)
+	e.clk.Add(2*time.Hour - time.Second)
 	_, err := v.Verify(ctx, tok)
 	require.NoError(t, err)
 	assert.Equal(t, 1, e.emu.Count(idtokentest.EndpointCerts), "still fresh just before max-age")
 
-	e.clk.Advance(2 * time.Second)
+	e.clk.Add(2 * time.Second)
 	_, err = v.Verify(ctx, tok)
 	require.NoError(t, err)
 	assert.Equal(t, 2, e.emu.Count(idtokentest.EndpointCerts), "refetched once max-age passed")
@@ -54,11 +54,11 @@ func TestKeysNoCacheControlUsesFloor(t *testing.T) {
 		require.NoError(t, err)
 	}
 	assert.Equal(t, 1, e.emu.Count(idtokentest.EndpointCerts), "no Cache-Control must not mean a fetch per call")
-	e.clk.Advance(verify.DefaultKeysTTL - time.Second)
+	e.clk.Add(verify.DefaultKeysTTL - time.Second)
 	_, err := v.Verify(ctx, tok)
 	require.NoError(t, err)
 	assert.Equal(t, 1, e.emu.Count(idtokentest.EndpointCerts))
-	e.clk.Advance(2 * time.Second)
+	e.clk.Add(2 * time.Second)
 	_, err = v.Verify(ctx, tok)
 	require.NoError(t, err)
 	assert.Equal(t, 2, e.emu.Count(idtokentest.EndpointCerts))
@@ -72,7 +72,7 @@ func TestUnknownKidAfterRotationRefetchesOnce(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, 1, e.emu.Count(idtokentest.EndpointCerts))
 
-	e.clk.Advance(time.Minute) // past MinRefetchInterval since the first fetch
+	e.clk.Add(time.Minute) // past MinRefetchInterval since the first fetch
 	e.emu.RotateKeys()
 	rotated := e.mint("after")
 	_, err = v.Verify(ctx, rotated)
@@ -101,7 +101,7 @@ func TestUnknownKidRefetchIsRateLimited(t *testing.T) {
 	}
 	assert.Equal(t, 1, e.emu.Count(idtokentest.EndpointCerts))
 
-	e.clk.Advance(verify.DefaultMinRefetchInterval)
+	e.clk.Add(verify.DefaultMinRefetchInterval)
 	for i := range 5 {
 		_, err = v.Verify(ctx, bogus(i))
 		require.ErrorIs(t, err, verify.ErrUnknownKey)
@@ -114,7 +114,7 @@ func TestUnknownKidRefetchIsRateLimited(t *testing.T) {
 	rotated := e.mint("b")
 	_, err = v.Verify(ctx, rotated)
 	require.ErrorIs(t, err, verify.ErrUnknownKey)
-	e.clk.Advance(verify.DefaultMinRefetchInterval)
+	e.clk.Add(verify.DefaultMinRefetchInterval)
 	_, err = v.Verify(ctx, rotated)
 	require.NoError(t, err)
 	assert.Equal(t, 3, e.emu.Count(idtokentest.EndpointCerts))
@@ -128,7 +128,7 @@ func TestKeysStaleIfErrorUntilMaxAge(t *testing.T) {
 	require.NoError(t, err)
 
 	e.emu.InjectFault(idtokentest.EndpointCerts, -1, idtokentest.Fault{Status: 503})
-	e.clk.Advance(2 * time.Hour) // keys are stale; the endpoint is down
+	e.clk.Add(2 * time.Hour) // keys are stale; the endpoint is down
 	_, err = v.Verify(ctx, e.mint("b"))
 	require.NoError(t, err, "stale keys keep verifying while the endpoint is down")
 	assert.Equal(t, 2, e.emu.Count(idtokentest.EndpointCerts), "one attempt, no retry storm")
@@ -137,13 +137,13 @@ func TestKeysStaleIfErrorUntilMaxAge(t *testing.T) {
 		require.NoError(t, err)
 	}
 	assert.Equal(t, 2, e.emu.Count(idtokentest.EndpointCerts), "failed refreshes are rate-limited")
-	e.clk.Advance(verify.DefaultMinRefetchInterval)
+	e.clk.Add(verify.DefaultMinRefetchInterval)
 	_, err = v.Verify(ctx, e.mint("d"))
 	require.NoError(t, err)
 	assert.Equal(t, 3, e.emu.Count(idtokentest.EndpointCerts))
 
 	// Past the hard maximum age, stale keys are refused.
-	e.clk.Advance(verify.DefaultMaxKeysAge)
+	e.clk.Add(verify.DefaultMaxKeysAge)
 	_, err = v.Verify(ctx, e.mint("e"))
 	require.ErrorIs(t, err, verify.ErrKeysUnavailable)
 	var he *verify.HTTPError
@@ -152,7 +152,7 @@ func TestKeysStaleIfErrorUntilMaxAge(t *testing.T) {
 
 	// Back up: verifying resumes.
 	e.emu.ClearFaults()
-	e.clk.Advance(verify.DefaultMinRefetchInterval)
+	e.clk.Add(verify.DefaultMinRefetchInterval)
 	_, err = v.Verify(ctx, e.mint("f"))
 	require.NoError(t, err)
 }
@@ -226,7 +226,7 @@ func TestIAPKeysRotation(t *testing.T) {
 	v := e.iap(t, noCache)
 	_, err := v.Verify(ctx, e.emu.MintIAPAssertion(idtokentest.IAPClaims{Audience: iapAud}))
 	require.NoError(t, err)
-	e.clk.Advance(time.Minute)
+	e.clk.Add(time.Minute)
 	e.emu.RotateIAPKeys()
 	_, err = v.Verify(ctx, e.emu.MintIAPAssertion(idtokentest.IAPClaims{Audience: iapAud}))
 	require.NoError(t, err)
@@ -246,7 +246,7 @@ func TestVerifiedTokenCache(t *testing.T) {
 	// accept the token, and a hit does no key lookup at all.
 	e.emu.RotateKeys()
 	e.emu.RotateKeys()
-	e.clk.Advance(7 * time.Hour)
+	e.clk.Add(7 * time.Hour)
 	c2, err := v.Verify(ctx, tok)
 	require.NoError(t, err)
 	assert.Equal(t, c1, c2)
@@ -258,7 +258,7 @@ func TestVerifiedTokenCache(t *testing.T) {
 	require.ErrorIs(t, err, verify.ErrUnknownKey)
 
 	// Time checks still run on a hit.
-	e.clk.Advance(17*time.Hour + verify.DefaultLeeway)
+	e.clk.Add(17*time.Hour + verify.DefaultLeeway)
 	_, err = v.Verify(ctx, tok)
 	require.ErrorIs(t, err, verify.ErrExpired)
 }
@@ -272,7 +272,7 @@ func TestVerifiedTokenCacheDisabledRechecksSignature(t *testing.T) {
 	require.NoError(t, err)
 	e.emu.RotateKeys()
 	e.emu.RotateKeys()
-	e.clk.Advance(7 * time.Hour)
+	e.clk.Add(7 * time.Hour)
 	_, err = v.Verify(ctx, tok)
 	assert.ErrorIs(t, err, verify.ErrUnknownKey, "without the cache the old key is looked up again and is gone")
 	assert.Equal(t, 2, e.emu.Count(idtokentest.EndpointCerts))

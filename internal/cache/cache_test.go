@@ -8,32 +8,19 @@ import (
 	"testing"
 	"time"
 
+	"github.com/idtokens/idtokens/internal/fakeclock"
+
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"golang.org/x/oauth2"
 )
 
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newClock() *clock { return &clock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)} }
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
+func newClock() *fakeclock.Clock { return fakeclock.New(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)) }
 
 // upstream hands out tokens valid for an hour of the fake clock and counts
 // calls. Its gate, when set, holds every call until closed.
 type upstream struct {
-	clk   *clock
+	clk   *fakeclock.Clock
 	calls atomic.Int32
 	gate  chan struct{}
 	err   error
