@@ -9,6 +9,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"io"
 	"math/big"
 	"net/http"
@@ -78,65 +79,22 @@ func BenchmarkRS256(b *testing.B) {
 	}
 
 	// The floor: split, decode the signature, hash, rsa.VerifyPKCS1v15.
-	b.Run("raw_rsa.VerifyPKCS1v15", func(b *testing.B) {
-		run(b, func() {
-			i := strings.LastIndexByte(tok, '.')
-			sig, err := base64.RawURLEncoding.DecodeString(tok[i+1:])
-			if err != nil {
-				b.Fatal(err)
-			}
-			sum := sha256.Sum256([]byte(tok[:i]))
-			if err := rsa.VerifyPKCS1v15(pub, crypto.SHA256, sum[:], sig); err != nil {
-				b.Fatal(err)
-			}
-		})
-	})
-
-	rawVerify := func() {
+	rawVerify := func() error {
 		i := strings.LastIndexByte(tok, '.')
 		sig, err := base64.RawURLEncoding.DecodeString(tok[i+1:])
 		if err != nil {
-			b.Fatal(err)
+			return err
 		}
 		sum := sha256.Sum256([]byte(tok[:i]))
-		if err := rsa.VerifyPKCS1v15(pub, crypto.SHA256, sum[:], sig); err != nil {
-			b.Fatal(err)
-		}
+		return rsa.VerifyPKCS1v15(pub, crypto.SHA256, sum[:], sig)
 	}
-	newOurs := func(cacheSize int) *verify.Verifier {
-		v := must(verify.New(verify.Config{
+	newOurs := func(b *testing.B, cacheSize int) *verify.Verifier {
+		return warmVerifier(b, verify.Config{
 			Preset: verify.GoogleIDToken, Audiences: []string{aud},
 			KeysURL: emu.CertsURL(), VerifiedCacheSize: cacheSize,
-		}))
-		if _, err := v.Verify(ctx, tok); err != nil { // warm the key cache
-			b.Fatal(err)
-		}
-		return v
+		}, tok)
 	}
-	b.Run("ours_fresh", func(b *testing.B) {
-		v := newOurs(-1)
-		run(b, func() {
-			if _, err := v.Verify(ctx, tok); err != nil {
-				b.Fatal(err)
-			}
-		})
-	})
-	b.Run("paired_ours_vs_raw", func(b *testing.B) {
-		v := newOurs(-1)
-		paired(b, rawVerify, func() {
-			if _, err := v.Verify(ctx, tok); err != nil {
-				b.Fatal(err)
-			}
-		})
-	})
-	b.Run("ours_cached", func(b *testing.B) {
-		v := newOurs(0)
-		run(b, func() {
-			if _, err := v.Verify(ctx, tok); err != nil {
-				b.Fatal(err)
-			}
-		})
-	})
+	floorAndOurs(b, "raw_rsa.VerifyPKCS1v15", rawVerify, newOurs, tok)
 	b.Run("api_idtoken", func(b *testing.B) {
 		v := must(googleidtoken.NewValidator(ctx, option.WithHTTPClient(emu.Client())))
 		if _, err := v.Validate(ctx, tok, aud); err != nil {
@@ -200,64 +158,26 @@ func BenchmarkES256IAP(b *testing.B) {
 	y := must(base64.RawURLEncoding.DecodeString(k.Y))
 	pub := must(ecdsa.ParseUncompressedPublicKey(elliptic.P256(), append(append([]byte{4}, x...), y...)))
 
-	b.Run("raw_ecdsa.Verify", func(b *testing.B) {
-		run(b, func() {
-			i := strings.LastIndexByte(tok, '.')
-			sig, err := base64.RawURLEncoding.DecodeString(tok[i+1:])
-			if err != nil {
-				b.Fatal(err)
-			}
-			sum := sha256.Sum256([]byte(tok[:i]))
-			if !ecdsa.Verify(pub, sum[:], new(big.Int).SetBytes(sig[:32]), new(big.Int).SetBytes(sig[32:])) {
-				b.Fatal("bad signature")
-			}
-		})
-	})
-	rawVerify := func() {
+	// The floor: split, decode the signature, hash, ecdsa.Verify.
+	rawVerify := func() error {
 		i := strings.LastIndexByte(tok, '.')
 		sig, err := base64.RawURLEncoding.DecodeString(tok[i+1:])
 		if err != nil {
-			b.Fatal(err)
+			return err
 		}
 		sum := sha256.Sum256([]byte(tok[:i]))
 		if !ecdsa.Verify(pub, sum[:], new(big.Int).SetBytes(sig[:32]), new(big.Int).SetBytes(sig[32:])) {
-			b.Fatal("bad signature")
+			return errors.New("bad signature")
 		}
+		return nil
 	}
-	newOurs := func(cacheSize int) *verify.Verifier {
-		v := must(verify.New(verify.Config{
+	newOurs := func(b *testing.B, cacheSize int) *verify.Verifier {
+		return warmVerifier(b, verify.Config{
 			Preset: verify.IAP, Audiences: []string{iapAud},
 			KeysURL: emu.IAPKeysURL(), VerifiedCacheSize: cacheSize,
-		}))
-		if _, err := v.Verify(ctx, tok); err != nil {
-			b.Fatal(err)
-		}
-		return v
+		}, tok)
 	}
-	b.Run("ours_fresh", func(b *testing.B) {
-		v := newOurs(-1)
-		run(b, func() {
-			if _, err := v.Verify(ctx, tok); err != nil {
-				b.Fatal(err)
-			}
-		})
-	})
-	b.Run("paired_ours_vs_raw", func(b *testing.B) {
-		v := newOurs(-1)
-		paired(b, rawVerify, func() {
-			if _, err := v.Verify(ctx, tok); err != nil {
-				b.Fatal(err)
-			}
-		})
-	})
-	b.Run("ours_cached", func(b *testing.B) {
-		v := newOurs(0)
-		run(b, func() {
-			if _, err := v.Verify(ctx, tok); err != nil {
-				b.Fatal(err)
-			}
-		})
-	})
+	floorAndOurs(b, "raw_ecdsa.Verify", rawVerify, newOurs, tok)
 	b.Run("api_idtoken", func(b *testing.B) {
 		v := must(googleidtoken.NewValidator(ctx, option.WithHTTPClient(emu.Client())))
 		if _, err := v.Validate(ctx, tok, iapAud); err != nil {
@@ -269,6 +189,37 @@ func BenchmarkES256IAP(b *testing.B) {
 			}
 		})
 	})
+}
+
+// warmVerifier builds a verifier and verifies tok once, so that the keys
+// are fetched before timing starts.
+func warmVerifier(b *testing.B, cfg verify.Config, tok string) *verify.Verifier {
+	v := must(verify.New(cfg))
+	if _, err := v.Verify(ctx, tok); err != nil {
+		b.Fatal(err)
+	}
+	return v
+}
+
+// floorAndOurs runs the floor, our fresh verify (verified-token cache
+// off), the two paired, and our repeat verify (cache on), on tok.
+func floorAndOurs(b *testing.B, floorName string, raw func() error, newOurs func(*testing.B, int) *verify.Verifier, tok string) {
+	must1 := func(b *testing.B, fn func() error) func() {
+		return func() {
+			if err := fn(); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	ours := func(v *verify.Verifier) func() error {
+		return func() error { _, err := v.Verify(ctx, tok); return err }
+	}
+	b.Run(floorName, func(b *testing.B) { run(b, must1(b, raw)) })
+	b.Run("ours_fresh", func(b *testing.B) { run(b, must1(b, ours(newOurs(b, -1)))) })
+	b.Run("paired_ours_vs_raw", func(b *testing.B) {
+		paired(b, must1(b, raw), must1(b, ours(newOurs(b, -1))))
+	})
+	b.Run("ours_cached", func(b *testing.B) { run(b, must1(b, ours(newOurs(b, 0)))) })
 }
 
 // paired runs raw and ours alternately in one loop (swapping which goes
